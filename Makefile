@@ -1,0 +1,38 @@
+# Two entry points for a fresh machine with only Python 3: `make test` (every check) and `make demo`.
+# Each creates what it needs (.venv, the collection path, lab certificates) by itself.
+PYTHON ?= python3
+VENV := .venv
+STAGE := tests/utils/stage
+COLLECTIONS := $(CURDIR)/.build/collections
+# Tools run from the virtualenv and see this checkout as azure_automation.hybrid_worker.
+RUN := env PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)"
+PYTEST := $(RUN) PYTHONPATH="$(COLLECTIONS)" $(VENV)/bin/python -m pytest -p no:cacheprovider -q
+
+.PHONY: test venv sanity powershell lint units integration clean
+
+# The stages run in this order and make stops at the first that fails (the stage script names it).
+test: sanity powershell lint units integration
+
+sanity: venv
+	@$(STAGE) "ansible-test sanity" tests/utils/sanity.sh
+powershell: venv
+	@$(STAGE) "PowerShell static checks" $(PYTEST) tests/powershell
+lint: venv
+	@$(STAGE) "ansible-lint (production profile)" $(RUN) $(VENV)/bin/ansible-lint --offline
+units: venv
+	@$(STAGE) "unit tests" $(PYTEST) tests/unit
+integration: venv
+	@$(STAGE) "integration tests against the lab" $(PYTEST) tests/integration
+
+# The virtualenv is (re)built only when a requirements file changed since it was last built.
+venv: $(VENV)/.installed
+	@tests/utils/collection_tree.sh link >/dev/null
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+clean:
+	rm -rf .build .cache tests/output
