@@ -36,7 +36,7 @@ def tarball_members(tmp_path_factory):
     for rel in _tracked_files():
         os.makedirs(tree / os.path.dirname(rel), exist_ok=True)
         shutil.copy2(os.path.join(ROOT, rel), tree / rel)
-    for rel, _ in LOCAL_ONLY:
+    for rel, _absent in LOCAL_ONLY:
         os.makedirs(tree / os.path.dirname(rel), exist_ok=True)
         (tree / rel).write_text("local state\n")
     out_dir = tmp_path_factory.mktemp("dist")

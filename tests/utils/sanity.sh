@@ -44,12 +44,16 @@ export HOME=$home
 export PATH=$venv/bin:$PATH
 
 common=(--python "$python_version" --color no)
-ansible-test sanity "${common[@]}" --skip-test validate-modules --skip-test pslint "$@"
+# Keep the log readable: drop pip's chatter while ansible-test builds its per-test virtualenvs.
+quiet_pip() {
+    grep --line-buffered -v -E '^ *(Collecting|Downloading|Processing|Looking in|Installing collected|Successfully (un)?installed|Attempting uninstall|Found existing|Uninstalling|Using cached|Requirement already)|^WARNING: Location .* is ignored|━' || true
+}
+ansible-test sanity "${common[@]}" --skip-test validate-modules --skip-test pslint "$@" 2>&1 | quiet_pip
 
 mapfile -t non_powershell < <(git -C "$root" ls-files --cached --others --exclude-standard -- 'plugins/**' \
     | grep -v -E '\.(ps1|psm1|cs)$' | grep -v -E '(^|/)__init__\.py$' || true)
 if [ "${#non_powershell[@]}" -gt 0 ]; then
-    ansible-test sanity "${common[@]}" --test validate-modules "${non_powershell[@]}"
+    ansible-test sanity "${common[@]}" --test validate-modules "${non_powershell[@]}" 2>&1 | quiet_pip
 else
     echo "validate-modules: no plugin files yet"
 fi
