@@ -17,7 +17,7 @@ description:
   - Reports which of the requested computers sent no heartbeat in that time, so a play can fail on them.
   - The query is
     C(Heartbeat | where Category == "Direct Agent" | where TimeGenerated > ago(<max_age_minutes>m)
-    | where Computer in (...) | summarize arg_max(TimeGenerated, *) by Computer).
+    | where Computer in~ (...) | summarize arg_max(TimeGenerated, *) by Computer).
 options:
   workspace_id:
     description:
@@ -31,8 +31,7 @@ options:
     type: str
   computers:
     description:
-      - Only these computers (as the agent reports them, usually the short host name). Matched exactly, as KQL's
-        C(in) does.
+      - Only these computers (as the agent reports them, usually the short host name), matched case-insensitively.
       - When omitted, every computer with a heartbeat in the time window is returned and RV(missing) is empty.
     type: list
     elements: str
@@ -150,11 +149,11 @@ def validate_params(params):
 
 def heartbeat_query(computers, max_age_minutes):
     """The KQL for the last heartbeat per computer; names were validated, so quoting them is safe."""
-    lines = ['Heartbeat', '| where Category == "Direct Agent"', "| where TimeGenerated > ago(%dm)" % max_age_minutes]
+    stages = ['Heartbeat', 'where Category == "Direct Agent"', "where TimeGenerated > ago(%dm)" % max_age_minutes]
     if computers:
-        lines.append("| where Computer in (%s)" % ", ".join('"%s"' % c for c in computers))
-    lines.append("| summarize arg_max(TimeGenerated, *) by Computer")
-    return "\n".join(lines)
+        stages.append("where Computer in~ (%s)" % ", ".join('"%s"' % c for c in computers))
+    stages.append("summarize arg_max(TimeGenerated, *) by Computer")
+    return " | ".join(stages)
 
 
 def heartbeat_views(rows, computers, now):
@@ -167,8 +166,8 @@ def heartbeat_views(rows, computers, now):
                 view[key] = row[source]
         views.append(view)
     views.sort(key=lambda v: (v["computer"] or "").lower())
-    seen = set(v["computer"] for v in views)
-    missing = [c for c in computers or [] if c not in seen]
+    seen = set((v["computer"] or "").lower() for v in views)
+    missing = [c for c in computers or [] if c.lower() not in seen]
     return views, missing
 
 
