@@ -281,7 +281,7 @@ def test_plugin_suite_fails_naming_file_and_line(tmp_path):
     sidecar.write_text(sidecar.read_text().replace("default: 30", "default: 60"))
 
     env = dict(os.environ, PSCHECK_ROOT=str(tmp_path))
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(HERE / "test_plugins.py")],
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(HERE / "test_powershell_plugins.py")],
                          capture_output=True, text=True, check=False, env=env, cwd=REPO)
     assert run.returncode == 1, run.stdout
     assert "plugins/module_utils/SampleUtil.psm1:36:35: syntax error: missing '}' (for the '{' opened at line 7)" in run.stdout
