@@ -65,8 +65,10 @@ Function Get-RegistryDword {
 }
 
 Function Get-TlsSetting {
-    # What the agent needs for TLS 1.2: SCHANNEL's client side not disabled and .NET strong crypto in both
-    # registry views (windows-host reference 3.8).
+    # What the agent needs for TLS 1.2: SCHANNEL's client side not disabled and, for .NET before 4.7 (release
+    # 460798), SchUseStrongCrypto=1, without which .NET does not offer TLS 1.2 (windows-host reference 3.8).
+    param([AllowNull()][Object]$DotNetRelease)
+
     $schannel = 'HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client'
     $enabled = Get-RegistryDword -Path $schannel -Name 'Enabled'
     $disabledByDefault = Get-RegistryDword -Path $schannel -Name 'DisabledByDefault'
@@ -74,10 +76,11 @@ Function Get-TlsSetting {
         'HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319',
         'HKLM:\SOFTWARE\WOW6432Node\Microsoft\.NETFramework\v4.0.30319'
     ) | ForEach-Object { Get-RegistryDword -Path $_ -Name 'SchUseStrongCrypto' }
+    $strongCryptoSet = (@($strongCrypto)[0] -eq 1)
 
     @{
         tls12_enabled = -not (($null -ne $enabled -and $enabled -eq 0) -or ($null -ne $disabledByDefault -and $disabledByDefault -ne 0))
-        strong_crypto = (@($strongCrypto | Where-Object { $_ -eq 1 }).Count -eq 2)
+        strong_crypto = $strongCryptoSet -or ($null -ne $DotNetRelease -and $DotNetRelease -ge 460798)
     }
 }
 
@@ -98,7 +101,7 @@ Function Set-TlsSetting {
 
 Function Get-Prerequisite {
     $release = Get-RegistryDword -Path 'HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full' -Name 'Release'
-    $tls = Get-TlsSetting
+    $tls = Get-TlsSetting -DotNetRelease $release
     @{
         powershell_version = $PSVersionTable.PSVersion.ToString()
         dotnet_release = $release
@@ -165,6 +168,7 @@ if ($agent.installed) {
     $before.proxy_url = [String]$configuration.proxyUrl
 }
 $after = @{ installed = $before.installed; version = $before.version; workspaces = $before.workspaces; proxy_url = $before.proxy_url }
+$currentProxyUrl = $before.proxy_url
 
 # --- state: absent ---------------------------------------------------------------------------------------------------
 if ($state -eq 'absent') {
@@ -200,7 +204,7 @@ if (-not $prerequisites.is_64bit_process) {
 }
 $tlsNeedsFix = (-not $prerequisites.tls12_enabled) -or (-not $prerequisites.strong_crypto)
 if ($tlsNeedsFix -and -not $module.Params.fix_tls_settings) {
-    [void]$missing.Add("TLS 1.2 (SCHANNEL TLS 1.2 client enabled and SchUseStrongCrypto=1 for .NET; set fix_tls_settings to true to configure them)")
+    [void]$missing.Add("TLS 1.2 (SCHANNEL TLS 1.2 client enabled, and SchUseStrongCrypto=1 for .NET before 4.7; set fix_tls_settings to true to configure them)")
 }
 if ($missing.Count -gt 0) {
     $module.Result.prerequisites = $prerequisites
@@ -265,6 +269,20 @@ if ($needsInstall) {
         if ($exitCode -ne 0 -or -not (Test-Path -LiteralPath $setup -PathType Leaf)) {
             $module.FailJson("Extracting the Log Analytics agent installer '$installer' failed (exit code $exitCode).")
         }
+        if ($agent.installed) {
+            # setup.exe does not upgrade an installed agent in place (the product code differs per release), so the
+            # old build is removed first. Workspaces are attached again below; ones not listed cannot be (their keys
+            # are not readable) and are named in a warning.
+            $msiexec = Join-Path -Path $env:SystemRoot -ChildPath 'System32\msiexec.exe'
+            $exitCode = Invoke-Installer -FilePath $msiexec -ArgumentList @('/x', $agent.product_code, '/qn', '/norestart') -WorkingDirectory $env:SystemRoot
+            if ($installerSuccessCodes -notcontains $exitCode) {
+                $module.FailJson("Removing the Log Analytics agent $($agent.version) before the upgrade failed: msiexec exited with code $exitCode.")
+            }
+            $dropped = @($currentWorkspaces | Where-Object { -not $seenIds.ContainsKey($_.id) } | ForEach-Object { $_.id })
+            if ($dropped.Count -gt 0) {
+                $module.Warn("Upgrading the Log Analytics agent detached workspace(s) not listed in workspaces: $($dropped -join ', ').")
+            }
+        }
         $setupArguments = @('/qn', 'NOAPM=1', 'ADD_OPINSIGHTS_WORKSPACE=0', 'AcceptEndUserLicenseAgreement=1')
         $exitCode = Invoke-Installer -FilePath $setup -ArgumentList $setupArguments -WorkingDirectory $extractDirectory
         if ($installerSuccessCodes -notcontains $exitCode) {
@@ -291,6 +309,7 @@ if ($needsInstall) {
             $module.FailJson("The Log Analytics agent $($agent.version) was installed but its configuration object AgentConfigManager.MgmtSvcCfg cannot be created: $($_.Exception.Message)", $_)
         }
         $currentWorkspaces = @(Get-MonitoringAgentWorkspace -Configuration $configuration)
+        $currentProxyUrl = [String]$configuration.proxyUrl
     }
 }
 
@@ -308,7 +327,7 @@ if ($module.Params.remove_unlisted_workspaces) {
 }
 # A workspace attached for the wrong cloud is detached and attached again.
 $toReattach = @($toAdd | Where-Object { $currentById.ContainsKey($_.id) } | ForEach-Object { $_.id })
-$proxyChanges = ($null -ne $proxyUrl) -and ($proxyUrl -ne $before.proxy_url)
+$proxyChanges = ($null -ne $proxyUrl) -and ($proxyUrl -ne [String]$currentProxyUrl)
 
 if ($toAdd.Count -gt 0 -or $toRemove.Count -gt 0 -or $proxyChanges) {
     $module.Result.changed = $true
@@ -335,8 +354,9 @@ if ($toAdd.Count -gt 0 -or $toRemove.Count -gt 0 -or $proxyChanges) {
         }
     }
 }
-$afterIds = @($after.workspaces | Where-Object { $toRemove -notcontains $_ }) + @($toAdd | ForEach-Object { $_.id })
+$afterIds = @($currentWorkspaces | ForEach-Object { $_.id } | Where-Object { $toRemove -notcontains $_ }) + @($toAdd | ForEach-Object { $_.id })
 $after.workspaces = @($afterIds | Sort-Object -Unique)
+$after.proxy_url = $currentProxyUrl
 if ($proxyChanges) {
     $after.proxy_url = $proxyUrl
 }
