@@ -360,7 +360,15 @@ class Host:
             "manifest": installer_manifest(data),
         }
         self.state["files"][path.lower()] = entry
+        self.context.store_blob(entry["sha256"], data)
         return entry
+
+    def file_bytes(self, path):
+        """The bytes of a file the lab kept (put_file uploads, downloads), or None."""
+        entry = self.file(path)
+        if entry is None or entry["type"] != "file":
+            return None
+        return self.context.load_blob(entry["sha256"])
 
     def remove_path(self, path):
         prefix = path.lower()
@@ -589,6 +597,9 @@ class Host:
         self.reg_set(path, "MachineId", machine_id)
         self.reg_set(path, "RegistrationUrl", url)
         self.reg_ensure(path + "\\User")
+        # The real worker authenticates its pings with a certificate; the lab's ping contract uses the account key,
+        # kept here (never shown by `labctl host`).
+        self.state["worker_secret"] = {"url": url, "key": key, "machine_id": machine_id}
         return {"machine_id": machine_id, "account_id": account_id, "group": group}
 
     def deregister_v1_worker(self, url, key):
@@ -604,6 +615,7 @@ class Host:
             self.context.agentsvc_deregister(url, key, machine_id)
         except azure_client.AzureLabError as exc:
             raise _registration_error(exc.status, exc.message) from None
+        self.state.pop("worker_secret", None)
         return {"machine_id": machine_id}
 
     def remove_user_worker_keys(self):
@@ -612,6 +624,8 @@ class Host:
         changed = False
         for worker in registry["user_workers"]:
             changed |= self.reg_delete("%s\\%s\\%s" % (HRW_KEY, worker["account_id"], worker["group"]))
+        if changed:
+            self.state.pop("worker_secret", None)
         values = self.reg_key(HRW_KEY)
         if values and "RunbookWorkerGroup" in values:
             for name in list(values):
@@ -652,6 +666,9 @@ class Host:
         """The state as ``labctl host`` prints it: secrets replaced by a SHA-256 fingerprint."""
         self.deliver_due_solutions()
         view = copy.deepcopy(self.state)
+        secret = view.pop("worker_secret", None)
+        if secret:
+            view["worker_ping"] = {"url": secret["url"], "machine_id": secret["machine_id"]}
         for entry in view["agent"]["workspaces"]:
             entry["key_sha256"] = hashlib.sha256((entry.pop("key", "") or "").encode()).hexdigest()
         view["summary"] = {
@@ -692,15 +709,36 @@ def installer_manifest(data):
 class LabContext:
     """How a host reaches the rest of the lab: the Azure lab (URL + CA bundle) and the lab CA for downloads."""
 
-    def __init__(self, azure_url=None, azure_ca_bundle=None, lab_ca_bundle=None):
+    def __init__(self, azure_url=None, azure_ca_bundle=None, lab_ca_bundle=None, blob_dir=None):
         self.azure_url = azure_url
         self.azure_ca_bundle = azure_ca_bundle
         self.lab_ca_bundle = lab_ca_bundle
+        self.blob_dir = blob_dir
 
     @classmethod
     def from_lab(cls, lab_dir, lab):
         azure = lab.get("azure") or {}
-        return cls(azure.get("url"), azure.get("ca_bundle"), os.path.join(lab_dir, "certs", "ca.pem"))
+        return cls(azure.get("url"), azure.get("ca_bundle"), os.path.join(lab_dir, "certs", "ca.pem"),
+                   os.path.join(lab_dir, "windows", "blobs"))
+
+    def store_blob(self, sha256, data):
+        if not self.blob_dir or len(data) > 32 * 1024 * 1024:
+            return
+        path = os.path.join(self.blob_dir, sha256)
+        if not os.path.exists(path):
+            os.makedirs(self.blob_dir, exist_ok=True)
+            with open(path + ".tmp", "wb") as handle:
+                handle.write(data)
+            os.replace(path + ".tmp", path)
+
+    def load_blob(self, sha256):
+        if not self.blob_dir:
+            return None
+        try:
+            with open(os.path.join(self.blob_dir, sha256), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
 
     def _azure(self):
         if not self.azure_url:
