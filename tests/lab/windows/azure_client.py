@@ -4,16 +4,27 @@ Contracts (team brief, "Shared contracts"): agent service ``Shared`` HMAC signin
 configuration with ``SharedKey`` signing. Plain ``http.client`` over TLS with an explicit CA bundle: the lab never
 turns verification off and never depends on the machine's ``REQUESTS_CA_BUNDLE``.
 """
-import base64
-import email.utils
-import hashlib
-import hmac
 import http.client
+import importlib.util
 import json
+import os
 import re
 import ssl
 import threading
 import urllib.parse
+
+
+def _load_signing():
+    # The Azure lab's signing module is self-contained on purpose; load it by path (its folder name would clash
+    # with the Azure SDK's `azure` namespace package on import).
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "azure", "signing.py")
+    spec = importlib.util.spec_from_file_location("hybrid_worker_lab_signing", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+signing = _load_signing()
 
 _CONTEXTS = {}
 _CONTEXTS_LOCK = threading.Lock()
@@ -28,21 +39,12 @@ class AzureLabError(Exception):
 
 
 def rfc1123_now():
-    return email.utils.formatdate(usegmt=True)
-
-
-def shared_authorization(account_key, body, date):
-    """``Authorization: Shared <base64(HMAC-SHA256(key=account key UTF-8, msg=base64(sha256(body)) + "\\n" + date))>``."""
-    body_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
-    mac = hmac.new(account_key.encode("utf-8"), (body_hash + "\n" + date).encode("utf-8"), hashlib.sha256)
-    return "Shared " + base64.b64encode(mac.digest()).decode()
+    return signing.rfc1123_now()
 
 
 def shared_key_authorization(customer_id, shared_key, method, content_length, content_type, date, resource):
-    """Log Analytics ``SharedKey {id}:{base64(HMAC-SHA256(key=b64decode(key), msg=...))}``."""
-    message = "%s\n%d\n%s\nx-ms-date:%s\n%s" % (method, content_length, content_type, date, resource)
-    mac = hmac.new(base64.b64decode(shared_key), message.encode("utf-8"), hashlib.sha256)
-    return "SharedKey %s:%s" % (customer_id, base64.b64encode(mac.digest()).decode())
+    return signing.shared_key_authorization(customer_id, shared_key, method, content_length, content_type, date,
+                                            resource)
 
 
 def account_id_from_url(url):
@@ -88,11 +90,7 @@ def https_get(url, ca_bundle):
 def agentsvc_call(endpoint, account_key, method, tail, payload, ca_bundle):
     """Signed agent-service call ``{endpoint}/{tail}``; returns the JSON reply (or {}) or raises AzureLabError."""
     body = json.dumps(payload).encode("utf-8") if payload is not None else b""
-    date = rfc1123_now()
-    headers = {
-        "x-ms-date": date, "ProtocolVersion": "2.0", "Content-Type": "application/json",
-        "Authorization": shared_authorization(account_key, body, date),
-    }
+    headers = signing.shared_headers(account_key, body)
     status, data = request(method, endpoint.rstrip("/") + "/" + tail, ca_bundle, body, headers)
     if status >= 300:
         try:

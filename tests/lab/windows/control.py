@@ -71,7 +71,8 @@ def register(subparsers, commands, with_dir):
     up.add_argument("--groups", default="hrw-group-1", help="comma-separated Hybrid Runbook Worker groups to spread "
                     "the hosts over (inventory variable hybrid_runbook_worker_group)")
     up.add_argument("--profile", default=profiles.DEFAULT_PROFILE,
-                    help="host profile for new hosts, names joined by '+': %s" % ", ".join(profiles.PROFILE_NAMES))
+                    help="profile of new hosts: names joined by '+' (%s); several profiles separated by ',' are "
+                    "dealt to the hosts in turn" % ", ".join(profiles.PROFILE_NAMES))
     up.add_argument("--transport", choices=("ntlm", "basic"), default="ntlm", help="ansible_winrm_transport")
     up.add_argument("--heartbeat-interval", type=float, default=60.0, help="seconds between heartbeat rounds")
     up.add_argument("--hybrid-registration-delay", type=float, default=2.0,
@@ -139,7 +140,9 @@ def _server_alive(lab_dir):
 def up(args, lab):
     if getattr(args, "hosts", 0) <= 0:
         return
-    profiles.validate(args.profile)
+    host_profiles = [p for p in args.profile.split(",") if p] or [profiles.DEFAULT_PROFILE]
+    for profile in host_profiles:
+        profiles.validate(profile)
     lab_dir = args.dir
     if _server_alive(lab_dir):
         down(args, lab)
@@ -158,7 +161,8 @@ def up(args, lab):
         entry["group"] = groups[index % len(groups)] if groups else None
         hosts.append(entry)
         if not os.path.exists(hostmod.state_path(lab_dir, name)):
-            hostmod.save_state(lab_dir, hostmod.new_state(name, entry["address"], args.profile, settings))
+            profile = host_profiles[index % len(host_profiles)]
+            hostmod.save_state(lab_dir, hostmod.new_state(name, entry["address"], profile, settings))
     fleet = {
         "hosts": hosts,
         "control_token": fleet.get("control_token") or secrets.token_hex(16),
@@ -218,7 +222,6 @@ def write_inventory(lab_dir, fleet):
              "        ansible_winrm_transport: %s" % fleet.get("transport", "ntlm"),
              "        ansible_winrm_server_cert_validation: validate",
              "        ansible_winrm_ca_trust_path: %s" % json.dumps(ca_bundle),
-             "        ansible_winrm_connection_timeout: 30",
              "      hosts:"]
     for entry in fleet["hosts"]:
         lines += ["        %s:" % entry["name"],
@@ -312,9 +315,9 @@ def set_fault(lab_dir, name, kind, value=None):
         else:
             if kind not in hostmod.FAULT_KINDS:
                 raise ValueError("unknown fault %r; known: clear, %s" % (kind, ", ".join(hostmod.FAULT_KINDS)))
-            defaults = {"slow": 1000, "installer-exit": 1603, "registration": 401}
+            defaults = {"slow": 1000, "slow-command": 30000, "installer-exit": 1603, "registration": 401}
             host.state["faults"][kind] = value if value not in (None, "") else defaults.get(kind, True)
-            if kind in ("slow", "installer-exit", "registration"):
+            if kind in defaults:
                 host.state["faults"][kind] = int(host.state["faults"][kind])
         faults = dict(host.state["faults"])
     refresh(lab_dir, [name])

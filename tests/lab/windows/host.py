@@ -73,6 +73,7 @@ CONNECTION_UNREACHABLE = 2
 FAULT_KINDS = {
     "unreachable": "the WinRM listener is closed (connection refused)",
     "slow": "latency per WinRM operation in milliseconds [1000]",
+    "slow-command": "each command runs this many milliseconds before it answers [30000]",
     "wrong-credentials": "the host's password changed: every request gets 401",
     "installer-exit": "the agent installer exits with this code [1603]",
     "download-failure": "downloads fail like an unreachable server",

@@ -32,6 +32,14 @@ _PRESERVE_RC = re.compile(r"\nIf \(-not \$\?\) \{ If \(Get-Variable LASTEXITCODE
 _REMOVE_ITEM = re.compile(r"^Remove-Item '((?:[^']|'')+)' -Force( -Recurse)?;$")
 
 
+def _unwrap(script):
+    """The script without the strict-mode line and exit-code trailer ``_encode_script`` may add around it."""
+    text = _normalise(script)
+    if text.startswith(_STRICT):
+        text = text[len(_STRICT):].lstrip("\n")
+    return _PRESERVE_RC.sub("", text).strip()
+
+
 def decode_command(command, arguments):
     """The script text of ``PowerShell ... -EncodedCommand B64`` (None when the command is anything else)."""
     if command.lower() not in ("powershell", "powershell.exe"):
@@ -72,16 +80,13 @@ class Executor:
         script = decode_command(command, arguments)
         if script is None:
             return b"", ("'%s' %s" % (command, NOT_MODELLED)).encode(), 1
-        if _normalise(script) == BOOTSTRAP:
+        text = _unwrap(script)
+        if text == BOOTSTRAP:
             return self._bootstrap(host_name, username, stdin)
-        return self._plain_script(host_name, script)
+        return self._plain_script(host_name, text)
 
     # --- plain scripts ----------------------------------------------------------------------------------------------
-    def _plain_script(self, host_name, script):
-        text = _normalise(script)
-        if text.startswith(_STRICT):
-            text = text[len(_STRICT):].lstrip("\n")
-        text = _PRESERVE_RC.sub("", text).strip()
+    def _plain_script(self, host_name, text):
         match = _REMOVE_ITEM.match(text)
         if match:
             path = match.group(1).replace("''", "'")

@@ -60,6 +60,7 @@ class Stats:
             self.operations = {}
             self.auth_failures_per_host = {}
             self.heartbeats = {"ods_posts": 0, "ods_records": 0, "pings": 0, "errors": 0}
+            self.receive_timeouts = 0
             self.command_seconds = 0.0
             self.cpu_start = _cpu()
             self.wall_start = time.time()
@@ -97,6 +98,7 @@ class Stats:
                 "scripts_per_host": json.loads(json.dumps(self.scripts_per_host)),
                 "wsman_operations": dict(self.operations),
                 "auth_failures_per_host": dict(self.auth_failures_per_host),
+                "receive_timeouts": self.receive_timeouts,
                 "heartbeats": dict(self.heartbeats),
                 "secret_leaks": self.counters.get("secret_leaks", 0),
                 "cpu_seconds": round(cpu, 3),
@@ -375,6 +377,8 @@ class Fleet:
             try:
                 await asyncio.wait_for(cmd.done.wait(), timeout)
             except asyncio.TimeoutError:
+                with self.stats.lock:
+                    self.stats.receive_timeouts += 1
                 return 500, [], wsman.operation_timeout_fault(request)
             chunk = cmd.stdout[cmd.offset:cmd.offset + RECEIVE_CHUNK]
             cmd.offset += len(chunk)
@@ -395,8 +399,11 @@ class Fleet:
         cmd.started = True
         self.stats.command(runtime.name)
         stdin = b"".join(cmd.stdin)
+        delay = float(runtime.faults.get("slow-command") or 0) / 1000.0
         future = self.loop.run_in_executor(self.pool, self._run, runtime.name, runtime.username, cmd.command,
                                            cmd.arguments, stdin)
+        if delay:
+            future = asyncio.ensure_future(self._delayed(future, delay))
 
         def finished(fut):
             try:
@@ -405,6 +412,11 @@ class Fleet:
                 cmd.stdout, cmd.stderr, cmd.exit_code = b"", ("lab error: %r" % exc).encode(), 1
             cmd.done.set()
         future.add_done_callback(finished)
+
+    @staticmethod
+    async def _delayed(future, delay):
+        await asyncio.sleep(delay)
+        return await future
 
     def _run(self, name, username, command, arguments, stdin):
         return self.executor.run(name, username, command, arguments, stdin)
