@@ -58,14 +58,26 @@ def _adir(lab_dir):
     return lab_store.azure_dir(lab_dir)
 
 
+def _alive(pid):
+    """True while ``pid`` runs; an exited process waiting for its parent to reap it (a zombie) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 def _pid(lab_dir):
     try:
         with open(os.path.join(_adir(lab_dir), lab_store.PID_FILE), encoding="ascii") as handle:
             pid = int(handle.read().strip())
-        os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+    except (FileNotFoundError, ValueError):
         return None
+    return pid if _alive(pid) else None
 
 
 def _running(lab_dir):
@@ -158,13 +170,9 @@ def down(args, lab):
     if pid:
         os.kill(pid, signal.SIGTERM)
         deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
+        while time.time() < deadline and _alive(pid):
+            time.sleep(0.02)
+        if _alive(pid):
             os.kill(pid, signal.SIGKILL)
     for name in (lab_store.PID_FILE, lab_store.READY_FILE):
         try:

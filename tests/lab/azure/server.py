@@ -96,6 +96,14 @@ class Lab:
                 "heartbeats": {k: len(v) for k, v in self.store.state["heartbeats"].items()},
             }
 
+    def secrets(self):
+        """Every secret value the lab holds right now, for tests that check nothing leaked (control API only)."""
+        with self.store.lock:
+            found = [self.store.state["client_secret"]]
+            for record in self.store.state["resources"].values():
+                found.extend(v for v in (record.get("keys") or {}).values() if v)
+            return sorted(set(found))
+
     def admin(self, method, segments, body):
         data = json.loads(body.decode("utf-8") or "{}") if body else {}
         what = "/".join(segments)
@@ -106,6 +114,8 @@ class Lab:
             return 200, self.store.snapshot_counters()
         if method == "GET" and what == "resources":
             return 200, self.dump()
+        if method == "GET" and what == "secrets":
+            return 200, self.secrets()
         if method == "GET" and what == "faults":
             return 200, self.store.list_faults()
         if method == "POST" and what == "faults":

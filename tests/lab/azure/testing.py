@@ -100,6 +100,10 @@ class LabControl:
     def resources(self):
         return self._admin().call("GET", "resources")
 
+    def secrets(self):
+        """Every secret the lab holds now (client secret, account and workspace keys), unmasked, for leak checks."""
+        return self._admin().call("GET", "secrets")
+
     def add_subscription(self, subscription_id=None):
         return self._admin().call("POST", "subscriptions", {"subscription_id": subscription_id})["subscription_id"]
 
