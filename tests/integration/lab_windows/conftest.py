@@ -1,14 +1,7 @@
 """A small Windows fleet per test module, reached by the real winrm connection through the inventory labctl wrote."""
-import os
-import sys
-
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
-
-# pylint: disable=wrong-import-position
-from windows.testing import WindowsLab  # noqa: E402
+from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import WindowsLab
 
 
 @pytest.fixture(scope="module")

@@ -91,6 +91,9 @@ def register(subparsers, commands, with_dir):
                        "module name (remove-psmodule)")
     drift.set_defaults(handler=drift_command)
 
+    beat = with_dir(subparsers.add_parser("heartbeat", help="run one Windows heartbeat round now (agents and workers)"))
+    beat.set_defaults(handler=heartbeat_command)
+
 
 # --- up / down / status --------------------------------------------------------------------------------------------
 
@@ -391,3 +394,10 @@ def drift_command(args, lab):
     except (KeyError, ValueError, hostmod.WindowsError) as exc:
         sys.exit("labctl: drift %s on %s failed: %s" % (args.kind, args.name, exc))
     print(json.dumps(result, indent=2, sort_keys=True))
+
+
+def heartbeat_command(args, lab):
+    try:
+        print(json.dumps(_control(args.dir, "heartbeat", {}), indent=2, sort_keys=True))
+    except (OSError, http.client.HTTPException) as exc:
+        sys.exit("labctl: %s" % exc)

@@ -482,6 +482,9 @@ class Fleet:
                             "Computer": host.computer_name, "ComputerIP": host.address, "Category": "Direct Agent",
                             "OSType": "Windows", "Version": product.get("DisplayVersion"),
                             "OSName": host.state["os"]["caption"], "ComputerEnvironment": "Non-Azure",
+                            "SourceComputerId": str(uuid.uuid5(uuid.NAMESPACE_DNS, host.computer_name + "." + host.address)),
+                            "OSMajorVersion": host.state["os"]["version"].split(".")[0],
+                            "OSMinorVersion": host.state["os"]["version"].split(".")[1],
                             "Solutions": ",".join(workspace["solutions"]),
                         })
                     secret = host.state.get("worker_secret")

@@ -1,6 +1,9 @@
-"""Test helpers for the Windows fleet lab, for any test folder (import with ``tests/lab`` on ``sys.path``).
+"""Test helpers for the Windows fleet lab, for any test folder.
 
-    from windows.testing import WindowsLab
+Import it through the collection path (on ``PYTHONPATH`` under ``make``), never by putting ``tests/lab`` on
+``sys.path`` in a process that also uses the Azure SDKs (the Azure lab's ``azure`` package would hide theirs)::
+
+    from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import WindowsLab
 
     lab = WindowsLab.start(tmp_dir, hosts=3, groups="g1,g2", profile="2019,2016+agent-old")
     result = lab.run_play([{"ansible.windows.win_ping": {}}])      # one play against group `windows`
@@ -116,10 +119,14 @@ class WindowsLab:
     def stats(self, reset=False):
         return self._json("stats", *(["--reset"] if reset else []))["windows"]
 
+    def heartbeat(self):
+        """Run one heartbeat round now (instead of waiting for the interval); returns the heartbeat counters."""
+        return self._json("heartbeat")
+
     @contextlib.contextmanager
     def locked_host(self, name):
         """Change a host directly through the host model (for transitions no module drives yet)."""
-        from windows import host as hostmod  # pylint: disable=import-outside-toplevel
+        from . import host as hostmod  # pylint: disable=import-outside-toplevel
         with hostmod.locked_host(self.dir, name, hostmod.LabContext.from_lab(self.dir, self.lab_json)) as host:
             yield host
 
@@ -155,3 +162,101 @@ class WindowsLab:
             raise AssertionError("ansible-playbook gave no JSON (rc %d): %s\n%s" % (
                 proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])) from None
         return PlayResult(proc.returncode, data, proc.stderr)
+
+
+class AzureSide:
+    """What a Windows-lab test needs from the Azure lab, over its public HTTP surfaces (Entra ID token, ARM REST).
+
+    ``workspace(name, solutions)`` creates (or reads) a workspace with the given gallery solutions and returns
+    ``(customer_id, primary_key)``; ``registration()`` returns the Automation account's ``(endpoint, primary_key)``;
+    ``workers(group)`` lists the group's workers; ``heartbeat_computers(customer_id)`` queries the Heartbeat table.
+    """
+
+    OI = "2025-07-01"
+    AA = "2024-10-23"
+    OM = "2015-11-01-preview"
+
+    def __init__(self, lab_json):
+        self.info = lab_json["azure"]
+        self.env = self.info["env"]
+        self.url = self.info["url"].rstrip("/")
+        self.ca = self.info["ca_bundle"]
+        self._tokens = {}
+
+    def token(self, scope="https://management.azure.com/.default"):
+        from urllib.parse import urlencode  # pylint: disable=import-outside-toplevel
+        from . import azure_client  # pylint: disable=import-outside-toplevel
+        if scope not in self._tokens:
+            body = urlencode({"grant_type": "client_credentials", "client_id": self.env["AZURE_CLIENT_ID"],
+                              "client_secret": self.env["AZURE_SECRET"], "scope": scope}).encode()
+            status, data = azure_client.request(
+                "POST", "%s/%s/oauth2/v2.0/token" % (self.url, self.env["AZURE_TENANT"]), self.ca, body,
+                {"Content-Type": "application/x-www-form-urlencoded"})
+            assert status == 200, data
+            self._tokens[scope] = json.loads(data)["access_token"]
+        return self._tokens[scope]
+
+    def call(self, method, path, api_version=None, body=None, scope="https://management.azure.com/.default"):
+        from . import azure_client  # pylint: disable=import-outside-toplevel
+        url = self.url + path + ("?api-version=" + api_version if api_version else "")
+        payload = json.dumps(body).encode() if body is not None else None
+        status, data = azure_client.request(method, url, self.ca, payload, {
+            "Authorization": "Bearer " + self.token(scope), "Content-Type": "application/json"})
+        return status, (json.loads(data) if data else None)
+
+    @property
+    def rg_path(self):
+        return "/subscriptions/%s/resourceGroups/%s" % (self.info["subscription_id"], self.info["resource_group"])
+
+    @property
+    def account_path(self):
+        return self.rg_path + "/providers/Microsoft.Automation/automationAccounts/" + self.info["automation_account"]
+
+    def workspace(self, name, solutions=("AzureAutomation",)):
+        path = self.rg_path + "/providers/Microsoft.OperationalInsights/workspaces/" + name
+        status, answer = self.call("PUT", path, self.OI, {"location": self.info["location"],
+                                                          "properties": {"sku": {"name": "PerGB2018"}}})
+        assert status in (200, 201, 202), answer
+        import time as _time  # pylint: disable=import-outside-toplevel
+        for _ in range(200):
+            status, answer = self.call("GET", path, self.OI)
+            if status == 200 and answer["properties"].get("provisioningState") == "Succeeded":
+                break
+            _time.sleep(0.05)
+        customer_id = answer["properties"]["customerId"]
+        status, keys = self.call("POST", path + "/sharedKeys", self.OI)
+        assert status == 200, keys
+        for pack in solutions:
+            solution = "%s(%s)" % (pack, name)
+            status, answer = self.call(
+                "PUT", self.rg_path + "/providers/Microsoft.OperationsManagement/solutions/" + solution, self.OM,
+                {"location": self.info["location"],
+                 "plan": {"name": solution, "publisher": "Microsoft", "product": "OMSGallery/" + pack,
+                          "promotionCode": ""},
+                 "properties": {"workspaceResourceId": path}})
+            assert status in (200, 201), answer
+        return customer_id, keys["primarySharedKey"]
+
+    def registration(self):
+        status, answer = self.call("GET", self.account_path + "/agentRegistrationInformation", self.AA)
+        assert status == 200, answer
+        return answer["endpoint"], answer["keys"]["primary"]
+
+    def workers(self, group):
+        status, answer = self.call("GET", self.account_path + "/hybridRunbookWorkerGroups/%s/hybridRunbookWorkers"
+                                   % group, self.AA)
+        if status == 404:
+            return []
+        assert status == 200, answer
+        return [w["properties"] for w in answer.get("value", [])]
+
+    def heartbeat_computers(self, customer_id):
+        status, answer = self.call("POST", "/v1/workspaces/%s/query" % customer_id, None,
+                                   {"query": "Heartbeat"}, scope="https://api.loganalytics.io/.default")
+        assert status == 200, answer
+        table = answer["tables"][0]
+        column = [c["name"] for c in table["columns"]].index("Computer")
+        counts = {}
+        for row in table["rows"]:
+            counts[row[column]] = counts.get(row[column], 0) + 1
+        return counts
