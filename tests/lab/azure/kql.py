@@ -187,7 +187,7 @@ def _summarize(text, rows, columns):
             key = row.get("Computer")
             if key not in latest or parse_datetime(row["TimeGenerated"]) > parse_datetime(latest[key]["TimeGenerated"]):
                 latest[key] = row
-        ordered = ["Computer"] + [c for c in columns if c != "Computer"]
+        ordered = ["Computer"] + [name for name, _ in columns if name != "Computer"]
         types = dict(columns)
         return [dict(r) for r in latest.values()], [(c, types[c]) for c in ordered]
     match = re.match(
@@ -198,7 +198,7 @@ def _summarize(text, rows, columns):
         raise UnsupportedQuery("summarize %r is not supported by the lab" % text.strip())
     is_count = match.group("fn").startswith("count")
     alias = match.group("alias") or ("count_" if is_count else "max_TimeGenerated")
-    by = _column_list(match.group("by"), columns) if match.group("by") else []
+    by = _column_list(match.group("by"), [c for c, _ in columns]) if match.group("by") else []
     groups = {}
     for row in rows:
         key = tuple(row.get(c) for c in by)
@@ -231,7 +231,8 @@ def run(query, records, timespan=None):
         word, _, rest = stage.partition(" ")
         rest = rest.strip()
         if word == "where":
-            rows = [r for r in rows if _where(rest, names)(r)]
+            keep_row = _where(rest, names)  # parsed first: an unsupported clause fails even over no rows
+            rows = [r for r in rows if keep_row(r)]
         elif word == "summarize":
             rows, columns = _summarize(rest, rows, columns)
         elif word == "project":

@@ -69,8 +69,9 @@ class Lab:
             self.store.state.setdefault("seed", {"subscription_id": sub})
             self.store.save()
             state = self.store.state
+            # An existing seed keeps its own location whatever this run asked for.
             return {"subscription_id": sub, "resource_group": rg_name, "automation_account": account["name"],
-                    "location": location, "tenant_id": state["tenant_id"], "client_id": state["client_id"],
+                    "location": arm.normalise_location(account["location"]), "tenant_id": state["tenant_id"], "client_id": state["client_id"],
                     "client_secret": state["client_secret"]}
 
     def default_subscription(self):
