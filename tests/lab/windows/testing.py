@@ -169,7 +169,7 @@ class AzureSide:
 
     ``workspace(name, solutions)`` creates (or reads) a workspace with the given gallery solutions and returns
     ``(customer_id, primary_key)``; ``registration()`` returns the Automation account's ``(endpoint, primary_key)``;
-    ``workers(group)`` lists the group's workers; ``heartbeat_computers(customer_id)`` queries the Heartbeat table.
+    ``workers(group)`` lists the group's workers (properties plus ``name``); ``heartbeat_computers(customer_id)`` queries the Heartbeat table.
     """
 
     OI = "2025-07-01"
@@ -248,7 +248,7 @@ class AzureSide:
         if status == 404:
             return []
         assert status == 200, answer
-        return [w["properties"] for w in answer.get("value", [])]
+        return [dict(w["properties"], name=w["name"]) for w in answer.get("value", [])]
 
     def heartbeat_computers(self, customer_id):
         status, answer = self.call("POST", "/v1/workspaces/%s/query" % customer_id, None,
