@@ -502,6 +502,8 @@ class Handlers:
 
     def ws_patch(self, req):
         record = self.workspace(req)
+        if record.get("operation"):
+            raise ArmError(409, "Conflict", "The workspace '%s' has an operation in progress." % record["name"])
         body = req.json
         if not isinstance(body, dict):
             raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
