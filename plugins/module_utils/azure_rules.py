@@ -19,8 +19,9 @@ RESOURCE_GROUP_PATTERN = re.compile(r"^[-\w._()]{1,90}$")
 AUTOMATION_ACCOUNT_PATTERN = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9]{4,48}[A-Za-z0-9]$")
 # operationalinsights/resource-manager/common/v1/types.json: WorkspaceNameParameter (4 to 63 characters).
 WORKSPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$")
-# The worker group swagger sets no pattern; these are the characters ARM refuses in any resource name segment.
-GROUP_FORBIDDEN = re.compile(r"[<>%&:\\?/#*]")
+# The worker group swagger sets no pattern; these characters are refused in group names (ARM's reserved URL
+# characters, plus '.' and '+', which the Automation service rejects in worker group names).
+GROUP_FORBIDDEN = re.compile(r"[<>%&:\\?/#*.+]")
 GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 VM_RESOURCE_ID_PATTERN = re.compile(
     r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)/providers/"
@@ -82,9 +83,9 @@ def validate_workspace_name(name, option="workspace_name"):
 
 
 def validate_group_name(name, option="name"):
-    if not name or len(name) > 128 or GROUP_FORBIDDEN.search(name) or name != name.strip() or name.endswith("."):
-        return ("%s '%s' is not a valid hybrid worker group name (1-128 characters, none of <>%%&:\\?/#*,"
-                " no leading or trailing space, not ending with '.')" % (option, name))
+    if not name or len(name) > 128 or GROUP_FORBIDDEN.search(name) or name != name.strip():
+        return ("%s '%s' is not a valid hybrid worker group name (1-128 characters, none of <>%%&:\\?/#*.+,"
+                " no leading or trailing space)" % (option, name))
     return None
 
 

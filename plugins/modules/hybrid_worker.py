@@ -53,12 +53,10 @@ attributes:
   diff_mode:
     support: full
     description: Shows the worker's group and VM before and after.
-  platform:
-    platforms: [posix]
 seealso:
   - module: azure_automation.hybrid_worker.hybrid_worker_group
 author:
-  - azure_automation.hybrid_worker maintainers
+  - Hybrid worker collection maintainers (@azure-automation)
 """
 
 EXAMPLES = r"""
@@ -227,8 +225,8 @@ def ensure_present(module, client, params, worker_id, now):
             return False, before, before, {}
         after = dict(before, group=group)
         if not module.check_mode:
-            azure_call(module, lambda: client.hybrid_runbook_workers.move(rg, account, current_group, current["name"],
-                                                                         {"hybridRunbookWorkerGroupName": group}),
+            move_body = {"hybridRunbookWorkerGroupName": group}
+            azure_call(module, lambda: client.hybrid_runbook_workers.move(rg, account, current_group, current["name"], move_body),
                        "move worker '%s' from hybrid worker group '%s' to '%s'" % (current["name"], current_group, group))
             moved = get_or_none(module, lambda: client.hybrid_runbook_workers.get(rg, account, group, current["name"]),
                                 "worker '%s' of hybrid worker group '%s'" % (current["name"], group))

@@ -29,7 +29,9 @@ options:
     type: str
     required: true
   state:
-    description: Whether the group should exist. Deleting a group deletes its worker records too.
+    description:
+      - Whether the group should exist.
+      - Deleting a group first removes its worker records, as the service refuses to delete a group that has workers.
     type: str
     choices: [present, absent]
     default: present
@@ -62,13 +64,11 @@ attributes:
   diff_mode:
     support: full
     description: Shows the group's credential and worker names before and after.
-  platform:
-    platforms: [posix]
 seealso:
   - module: azure_automation.hybrid_worker.hybrid_worker_group_info
   - module: azure_automation.hybrid_worker.hybrid_worker
 author:
-  - azure_automation.hybrid_worker maintainers
+  - Hybrid worker collection maintainers (@azure-automation)
 """
 
 EXAMPLES = r"""
@@ -168,7 +168,21 @@ pruned:
   returned: when O(state=present)
   type: list
   elements: dict
-  sample: [{"name": "OLDSRV01", "id": "3f1e...", "prune_reason": "last seen more than 7 days ago"}]
+  contains:
+    id:
+      description: The worker id.
+      type: str
+      returned: always
+    name:
+      description: The worker (computer) name.
+      type: str
+      returned: always
+      sample: OLDSRV01
+    prune_reason:
+      description: Why the worker was selected.
+      type: str
+      returned: always
+      sample: last seen more than 7 days ago
 """
 
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure import (
@@ -209,8 +223,8 @@ def validate_params(params):
 
 
 def credential_body(credential):
-    """The group body for a credential name; an empty name clears it."""
-    return {"properties": {"credential": {"name": credential or ""}}}
+    """The group body for a credential name; an empty name clears it (credential null: no run-as account)."""
+    return {"properties": {"credential": {"name": credential} if credential else None}}
 
 
 def credential_change(current_credential, wanted):
@@ -256,7 +270,7 @@ def ensure_present(module, client, params, now):
         pruned = workers_to_prune(workers, now, params.get("prune_last_seen_days"), params.get("prune_except"))
         for worker in pruned:
             if not module.check_mode:
-                azure_call(module, lambda: client.hybrid_runbook_workers.delete(rg, account, name, worker["id"]),
+                azure_call(module, lambda w=worker: client.hybrid_runbook_workers.delete(rg, account, name, w["id"]),
                            "remove worker '%s' (%s) from hybrid worker group '%s'" % (worker["name"], worker["id"], name))
         changed = changed or bool(pruned)
     pruned_ids = set(w["id"] for w in pruned)
@@ -272,6 +286,9 @@ def ensure_absent(module, client, params, now):
     workers = [worker_view(w, now, params["stale_after_minutes"]) for w in list_workers(module, client, rg, account, name)]
     before = diff_view(group_view(current), workers)
     if not module.check_mode:
+        for worker in workers:
+            azure_call(module, lambda w=worker: client.hybrid_runbook_workers.delete(rg, account, name, w["id"]),
+                       "remove worker '%s' (%s) from hybrid worker group '%s'" % (worker["name"], worker["id"], name))
         azure_call(module, lambda: client.hybrid_runbook_worker_group.delete(rg, account, name),
                    "delete hybrid worker group '%s' of Automation account '%s'" % (name, account))
     return True, before, {}, dict(group={})

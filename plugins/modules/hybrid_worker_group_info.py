@@ -40,12 +40,11 @@ attributes:
     description: Reads only.
   diff_mode:
     support: none
-  platform:
-    platforms: [posix]
+    description: Changes nothing, so there is nothing to compare.
 seealso:
   - module: azure_automation.hybrid_worker.hybrid_worker_group
 author:
-  - azure_automation.hybrid_worker maintainers
+  - Hybrid worker collection maintainers (@azure-automation)
 """
 
 EXAMPLES = r"""

@@ -45,12 +45,10 @@ attributes:
   diff_mode:
     support: full
     description: Shows the linked account's resource id before and after.
-  platform:
-    platforms: [posix]
 seealso:
   - module: azure_automation.hybrid_worker.log_analytics_workspace
 author:
-  - azure_automation.hybrid_worker maintainers
+  - Hybrid worker collection maintainers (@azure-automation)
 """
 
 EXAMPLES = r"""

@@ -43,12 +43,10 @@ attributes:
   diff_mode:
     support: full
     description: Shows the pack's enabled flag before and after.
-  platform:
-    platforms: [posix]
 seealso:
   - module: azure_automation.hybrid_worker.log_analytics_workspace
 author:
-  - azure_automation.hybrid_worker maintainers
+  - Hybrid worker collection maintainers (@azure-automation)
 """
 
 EXAMPLES = r"""

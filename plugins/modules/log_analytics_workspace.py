@@ -36,9 +36,11 @@ options:
       - A workspace cannot move; a different region than the existing workspace's is an error.
     type: str
   sku:
-    description: The pricing tier. When omitted, a new workspace gets V(PerGB2018) and an existing one keeps its tier.
+    description:
+      - The pricing tier, one of C(Free), C(Standard), C(Premium), C(PerNode), C(PerGB2018), C(Standalone),
+        C(CapacityReservation), in any letter case (the service reports it in lower case).
+      - When omitted, a new workspace gets V(PerGB2018) and an existing one keeps its tier.
     type: str
-    choices: [Free, Standard, Premium, PerNode, PerGB2018, Standalone, CapacityReservation]
   retention_in_days:
     description:
       - How long data is kept, 30 to 730 days. The V(Free) tier always keeps 7 days.
@@ -73,13 +75,11 @@ attributes:
   diff_mode:
     support: full
     description: Shows the workspace's settings before and after (never the keys).
-  platform:
-    platforms: [posix]
 seealso:
   - module: azure_automation.hybrid_worker.log_analytics_solution
   - module: azure_automation.hybrid_worker.log_analytics_linked_service
 author:
-  - azure_automation.hybrid_worker maintainers
+  - Hybrid worker collection maintainers (@azure-automation)
 """
 
 EXAMPLES = r"""
@@ -204,13 +204,16 @@ def validate_params(params):
         validate_resource_group(params["resource_group"]),
     ]
     if params["state"] == "present":
+        if params.get("sku") and canonical_choice(params["sku"], WORKSPACE_SKUS) not in WORKSPACE_SKUS:
+            errors.append("sku '%s' is not one of %s" % (params["sku"], ", ".join(WORKSPACE_SKUS)))
         if params.get("location"):
             errors.append(validate_location(params["location"]))
         retention = params.get("retention_in_days")
+        free_tier = canonical_choice(params.get("sku"), WORKSPACE_SKUS) == "Free"
         if retention is not None:
-            if params.get("sku") == "Free" and retention != FREE_TIER_RETENTION:
+            if free_tier and retention != FREE_TIER_RETENTION:
                 errors.append("retention_in_days must be %d for the Free tier, got %d" % (FREE_TIER_RETENTION, retention))
-            elif params.get("sku") != "Free" and not RETENTION_RANGE[0] <= retention <= RETENTION_RANGE[1]:
+            elif not free_tier and not RETENTION_RANGE[0] <= retention <= RETENTION_RANGE[1]:
                 errors.append("retention_in_days must be between %d and %d, got %d" % (RETENTION_RANGE + (retention,)))
         quota = params.get("daily_quota_gb")
         if quota is not None and quota != -1 and quota <= 0:
@@ -387,7 +390,7 @@ def main():
         resource_group=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         location=dict(type="str"),
-        sku=dict(type="str", choices=WORKSPACE_SKUS),
+        sku=dict(type="str"),
         retention_in_days=dict(type="int"),
         daily_quota_gb=dict(type="float"),
         tags=dict(type="dict"),
@@ -400,6 +403,8 @@ def main():
     error = validate_params(params)
     if error:
         module.fail_json(msg="Invalid arguments for Log Analytics workspace: %s" % error)
+    if params.get("sku"):
+        params["sku"] = canonical_choice(params["sku"], WORKSPACE_SKUS)
 
     client = module.client("loganalytics")
     if params["state"] == "present":

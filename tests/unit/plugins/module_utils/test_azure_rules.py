@@ -34,7 +34,7 @@ def test_resource_group_rule(name, ok):
 
 @pytest.mark.parametrize("name, ok", [
     ("windows-workers", True), ("Group 1", True), ("g", True),
-    ("a/b", False), ("a:b", False), (" lead", False), ("dot.", False), ("x" * 129, False), ("", False),
+    ("a/b", False), ("a:b", False), (" lead", False), ("dot.", False), ("a.b", False), ("a+b", False), ("x" * 129, False), ("", False),
 ])
 def test_group_name_rule(name, ok):
     assert (rules.validate_group_name(name) is None) is ok

@@ -54,7 +54,8 @@ def test_group_credential_change_rules():
     assert not group_mod.credential_change(None, "")
     assert group_mod.credential_change("svc", "")
     assert group_mod.credential_change(None, "svc")
-    assert group_mod.credential_body("") == {"properties": {"credential": {"name": ""}}}
+    assert group_mod.credential_body("") == {"properties": {"credential": None}}
+    assert group_mod.credential_body("svc") == {"properties": {"credential": {"name": "svc"}}}
 
 
 def group_params(**overrides):

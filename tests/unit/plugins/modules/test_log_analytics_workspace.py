@@ -30,6 +30,9 @@ def test_validation_messages():
     assert mod.validate_params(params(daily_quota_gb=0)) == "daily_quota_gb must be -1 (no cap) or a positive number, got 0"
     assert "is not a valid Log Analytics workspace name" in mod.validate_params(params(name="x"))
     assert "is not an Azure region" in mod.validate_params(params(location="moon"))
+    assert mod.validate_params(params(sku="pergb2018")) is None
+    assert mod.validate_params(params(sku="Gold")) == (
+        "sku 'Gold' is not one of Free, Standard, Premium, PerNode, PerGB2018, Standalone, CapacityReservation")
     assert mod.validate_params(params(state="absent", location="moon", retention_in_days=1)) is None
 
 
