@@ -1,4 +1,5 @@
 """The Azure modules against the lab: create, converge (no ARM write), change, check mode, diff, delete, errors."""
+import datetime
 import json
 import os
 import subprocess
@@ -6,9 +7,11 @@ import sys
 
 import pytest
 
+from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure import client as lab_client
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure import signing
+from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure import testing as lab_testing
 
-from .conftest import COLLECTIONS, leaked_secrets
+from .conftest import COLLECTIONS
 
 MODULES = [
     "automation_registration_info", "hybrid_worker", "hybrid_worker_group", "hybrid_worker_group_info",
@@ -26,3 +29,43 @@ def test_log_analytics_solution_and_linked_service(run_playbook):
 
 def test_registration_info_groups_and_workers(run_playbook):
     run_playbook("automation_workers.yml")
+
+
+def _send_heartbeat(lab, customer_id, shared_key, records):
+    """Post Heartbeat records the way an agent does (HTTP Data Collector API, SharedKey signed)."""
+    body = json.dumps(records).encode("utf-8")
+    url = "%s/ods/%s/api/logs?api-version=2016-04-01" % (lab.info["url"], customer_id)
+    status, _headers, _body = lab_client.http(lab.dir, "POST", url, body, signing.ingestion_headers(customer_id, shared_key, body))
+    assert status == 200
+
+
+@pytest.fixture(scope="module")
+def heartbeat_workspace(azure_lab):
+    """A workspace with a fresh heartbeat from WEB01 (ingested) and a two-hour-old one from OLD01."""
+    from azure.mgmt.loganalytics import LogAnalyticsManagementClient  # pylint: disable=import-outside-toplevel
+    client = LogAnalyticsManagementClient(lab_testing.credential(azure_lab.lab), azure_lab.subscription_id,
+                                          **lab_testing.client_kwargs(azure_lab.lab))
+    name = "law-it-heartbeat"
+    workspace = client.workspaces.begin_create_or_update(azure_lab.resource_group, name, {"location": azure_lab.location}).result()
+    customer_id = workspace.properties.customer_id
+    keys = client.shared_keys.get_shared_keys(azure_lab.resource_group, name)
+    _send_heartbeat(azure_lab, customer_id, keys.primary_shared_key,
+                    [{"Computer": "WEB01", "ComputerIP": "10.0.0.11", "Category": "Direct Agent", "OSType": "Windows", "Version": "10.20"}])
+    two_hours_ago = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    azure_lab.control.add_heartbeats(customer_id, [{"Computer": "OLD01", "Category": "Direct Agent", "OSType": "Windows",
+                                                    "TimeGenerated": two_hours_ago}])
+    return name, customer_id
+
+
+def test_log_analytics_heartbeat_info(run_playbook, azure_lab, heartbeat_workspace):
+    name, customer_id = heartbeat_workspace
+    queries_before = azure_lab.control.stats()["query"]["requests"]
+    run_playbook("log_analytics_heartbeat_info.yml", workspace=name, customer_id=customer_id)
+    # Two successful queries plus the one for the unknown workspace; bad arguments never reached the service.
+    assert azure_lab.control.stats()["query"]["requests"] - queries_before == 3
+
+
+def test_the_secret_scan_notices_a_leak(run_playbook):
+    """Without no_log the module's result (with the keys) is printed at -vvv, and the scan must say so."""
+    _output, leaks = run_playbook("leak_probe.yml", expect_clean=False)
+    assert len(leaks) >= 2  # primary and secondary key (by value), plus their key shape
