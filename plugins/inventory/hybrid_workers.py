@@ -15,12 +15,14 @@ description:
     extension-based (V2) alike, and one group per worker group.
   - Host variables tell what Azure knows about the worker (see the list below), so that this source can run next to
     a static inventory to find servers that Azure has and the inventory lacks, and the reverse.
-  - "Host variables: C(hybrid_worker_name) (as Azure spells it), C(hybrid_worker_id), C(hybrid_worker_ip),
-    C(hybrid_worker_type) (V(V1) or V(V2)), C(hybrid_worker_group), C(hybrid_worker_group_type),
-    C(hybrid_worker_groups) (every group the host is in), C(hybrid_worker_registered), C(hybrid_worker_last_seen),
-    C(hybrid_worker_vm_resource_id), C(hybrid_worker_stale)."
-  - The plugin sets no connection variables; use O(compose) (for example C(ansible_host=hybrid_worker_ip)) when the
-    hosts are reached through this source alone.
+  - "Host variables, named C(azure_hybrid_worker_*) so that they never override the inventory's own
+    C(hybrid_runbook_worker_*) settings: C(azure_hybrid_worker_name) (as Azure spells it), C(azure_hybrid_worker_id),
+    C(azure_hybrid_worker_ip), C(azure_hybrid_worker_type) (V(V1) or V(V2)), C(azure_hybrid_worker_group),
+    C(azure_hybrid_worker_group_type), C(azure_hybrid_worker_groups) (every group the host is in),
+    C(azure_hybrid_worker_registered), C(azure_hybrid_worker_last_seen), C(azure_hybrid_worker_vm_resource_id),
+    C(azure_hybrid_worker_stale)."
+  - The plugin sets no connection variables; use O(compose) (for example C(ansible_host=azure_hybrid_worker_ip))
+    when the hosts are reached through this source alone.
   - Reads the account once, the list of worker groups once, and the workers once per group, whatever the number of
     workers. With O(cache) on, a later run within O(cache_timeout) makes no Azure request at all.
   - The configuration file name must end with C(.hybrid_workers.yml) or C(.hybrid_workers.yaml).
@@ -64,7 +66,8 @@ options:
     default: lower
   stale_after_days:
     description:
-      - A worker whose last heartbeat is older than this (or that never reported) gets C(hybrid_worker_stale=true).
+      - A worker whose last heartbeat is older than this (or that never reported) gets
+        C(azure_hybrid_worker_stale=true).
       - Azure removes V1 workers that have not reported for 30 days.
     type: float
     default: 1
@@ -92,19 +95,19 @@ resource_group: rg-automation
 automation_account: aa-hybrid-workers
 stale_after_days: 2
 groups:
-  stale_hybrid_workers: hybrid_worker_stale
+  stale_hybrid_workers: azure_hybrid_worker_stale
 keyed_groups:
-  - key: hybrid_worker_type
-    prefix: hybrid_worker_type
+  - key: azure_hybrid_worker_type
+    prefix: worker_type
 compose:
-  ansible_host: hybrid_worker_ip
+  ansible_host: azure_hybrid_worker_ip
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/ansible-inventory
 cache_timeout: 600
 
 # Compare with a static inventory: `ansible-inventory -i hosts.yml -i workers.hybrid_workers.yml --graph`
-# shows hosts that only one of them knows; hosts without hybrid_worker_id are not workers in Azure.
+# shows hosts that only one of them knows; hosts without azure_hybrid_worker_id are not workers in Azure.
 """
 
 import datetime
@@ -203,16 +206,16 @@ def select_groups(groups, wanted, include_system):
 
 def host_variables(worker, group, now, stale_after_days):
     return {
-        "hybrid_worker_name": worker["name"],
-        "hybrid_worker_id": worker["id"],
-        "hybrid_worker_ip": worker["ip"],
-        "hybrid_worker_type": worker["type"],
-        "hybrid_worker_group": group["name"],
-        "hybrid_worker_group_type": group["group_type"],
-        "hybrid_worker_registered": worker["registered_date_time"],
-        "hybrid_worker_last_seen": worker["last_seen_date_time"],
-        "hybrid_worker_vm_resource_id": worker["vm_resource_id"],
-        "hybrid_worker_stale": is_stale(worker["last_seen_date_time"], now, stale_after_days * 24 * 60),
+        "azure_hybrid_worker_name": worker["name"],
+        "azure_hybrid_worker_id": worker["id"],
+        "azure_hybrid_worker_ip": worker["ip"],
+        "azure_hybrid_worker_type": worker["type"],
+        "azure_hybrid_worker_group": group["name"],
+        "azure_hybrid_worker_group_type": group["group_type"],
+        "azure_hybrid_worker_registered": worker["registered_date_time"],
+        "azure_hybrid_worker_last_seen": worker["last_seen_date_time"],
+        "azure_hybrid_worker_vm_resource_id": worker["vm_resource_id"],
+        "azure_hybrid_worker_stale": is_stale(worker["last_seen_date_time"], now, stale_after_days * 24 * 60),
     }
 
 
@@ -333,9 +336,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     continue
                 host = self.inventory.add_host(host_name(worker["name"], self.get_option("hostname_case")), group=inventory_group)
                 # Later groups are user groups (see select_groups): their worker's facts win, all group names stay.
-                groups_of_host = hosts.get(host, {}).get("hybrid_worker_groups", []) + [group["name"]]
+                groups_of_host = hosts.get(host, {}).get("azure_hybrid_worker_groups", []) + [group["name"]]
                 hosts[host] = host_variables(worker, group, now, self.get_option("stale_after_days"))
-                hosts[host]["hybrid_worker_groups"] = groups_of_host
+                hosts[host]["azure_hybrid_worker_groups"] = groups_of_host
         strict = self.get_option("strict")
         for host, variables in hosts.items():
             for key, value in variables.items():

@@ -114,16 +114,16 @@ def test_lists_workers_grouped_with_a_stale_one(lab, tmp_path):
     assert hosts_of(inventory, "hybrid_worker_group_app_v2") == ["app01"]
     hostvars = inventory["_meta"]["hostvars"]
     assert sorted(hostvars) == ["app01", "old01", "web01", "web02"]
-    assert {h: v["hybrid_worker_stale"] for h, v in hostvars.items()} == {"app01": False, "old01": True, "web01": False, "web02": False}
+    assert {h: v["azure_hybrid_worker_stale"] for h, v in hostvars.items()} == {"app01": False, "old01": True, "web01": False, "web02": False}
     web01 = hostvars["web01"]
-    assert (web01["hybrid_worker_name"], web01["hybrid_worker_type"], web01["hybrid_worker_group"], web01["hybrid_worker_ip"]) == (
+    assert (web01["azure_hybrid_worker_name"], web01["azure_hybrid_worker_type"], web01["azure_hybrid_worker_group"], web01["azure_hybrid_worker_ip"]) == (
         "WEB01", "V1", "Web Servers", "10.0.0.10")
-    assert web01["hybrid_worker_registered"] and web01["hybrid_worker_last_seen"]
+    assert web01["azure_hybrid_worker_registered"] and web01["azure_hybrid_worker_last_seen"]
     ten_days_ago = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=10)).date().isoformat()
-    assert hostvars["old01"]["hybrid_worker_last_seen"][:10] <= ten_days_ago
+    assert hostvars["old01"]["azure_hybrid_worker_last_seen"][:10] <= ten_days_ago
     app = hostvars["app01"]
-    assert app["hybrid_worker_type"] == "V2"
-    assert app["hybrid_worker_vm_resource_id"].lower() == V2_MACHINE.format(sub=lab["json"]["azure"]["subscription_id"]).lower()
+    assert app["azure_hybrid_worker_type"] == "V2"
+    assert app["azure_hybrid_worker_vm_resource_id"].lower() == V2_MACHINE.format(sub=lab["json"]["azure"]["subscription_id"]).lower()
 
 
 def test_reads_do_not_grow_with_workers_and_the_cache_serves_the_second_run(lab, tmp_path):
@@ -153,14 +153,14 @@ def test_next_to_a_static_inventory(lab, tmp_path):
     static = tmp_path / "hosts.yml"
     static.write_text("windows:\n  hosts:\n    web01:\n      hybrid_runbook_worker_group: Web Servers\n    web03:\n"
                       "      hybrid_runbook_worker_group: Web Servers\n")
-    config = lab_config(lab, tmp_path, groups={"stale_hybrid_workers": "hybrid_worker_stale"})
+    config = lab_config(lab, tmp_path, groups={"stale_hybrid_workers": "azure_hybrid_worker_stale"})
     inventory = ansible_inventory(lab, "-i", str(static), "-i", config, "--list")
     hostvars = inventory["_meta"]["hostvars"]
     static_hosts = set(hosts_of(inventory, "windows"))
-    known_to_azure = set(h for h, v in hostvars.items() if "hybrid_worker_id" in v)
+    known_to_azure = set(h for h, v in hostvars.items() if "azure_hybrid_worker_id" in v)
     assert sorted(static_hosts - known_to_azure) == ["web03"]
     assert sorted(known_to_azure - static_hosts) == ["app01", "old01", "web02"]
-    assert hostvars["web01"]["hybrid_runbook_worker_group"] == hostvars["web01"]["hybrid_worker_group"] == "Web Servers"
+    assert hostvars["web01"]["hybrid_runbook_worker_group"] == hostvars["web01"]["azure_hybrid_worker_group"] == "Web Servers"
     assert hosts_of(inventory, "stale_hybrid_workers") == ["old01"]
 
 

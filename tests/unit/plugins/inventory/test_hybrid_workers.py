@@ -97,15 +97,15 @@ def test_hosts_groups_and_variables(azure, tmp_path):
     assert "hybrid_worker_group_web01_1b2c" not in inventory.groups, "system groups are left out by default"
 
     web01 = inventory.get_host("web01").get_vars()
-    assert {k: v for k, v in web01.items() if k.startswith("hybrid_worker_") and k not in ("hybrid_worker_last_seen",)} == {
-        "hybrid_worker_name": "WEB01", "hybrid_worker_id": "w1", "hybrid_worker_ip": "10.0.0.1", "hybrid_worker_type": "V1",
-        "hybrid_worker_group": "Web Servers", "hybrid_worker_group_type": "User", "hybrid_worker_groups": ["Web Servers"],
-        "hybrid_worker_registered": "2026-01-01T00:00:00Z", "hybrid_worker_vm_resource_id": None, "hybrid_worker_stale": False,
+    assert {k: v for k, v in web01.items() if k.startswith("azure_hybrid_worker_") and k not in ("azure_hybrid_worker_last_seen",)} == {
+        "azure_hybrid_worker_name": "WEB01", "azure_hybrid_worker_id": "w1", "azure_hybrid_worker_ip": "10.0.0.1", "azure_hybrid_worker_type": "V1",
+        "azure_hybrid_worker_group": "Web Servers", "azure_hybrid_worker_group_type": "User", "azure_hybrid_worker_groups": ["Web Servers"],
+        "azure_hybrid_worker_registered": "2026-01-01T00:00:00Z", "azure_hybrid_worker_vm_resource_id": None, "azure_hybrid_worker_stale": False,
     }
-    assert inventory.get_host("web02.contoso.com").get_vars()["hybrid_worker_stale"] is True, "3 days without heartbeat, threshold 1 day"
+    assert inventory.get_host("web02.contoso.com").get_vars()["azure_hybrid_worker_stale"] is True, "3 days without heartbeat, threshold 1 day"
     assert "stale_workers" not in inventory.groups
     app = inventory.get_host("app01").get_vars()
-    assert (app["hybrid_worker_type"], app["hybrid_worker_vm_resource_id"], app["hybrid_worker_stale"]) == ("V2", VM_ID, False)
+    assert (app["azure_hybrid_worker_type"], app["azure_hybrid_worker_vm_resource_id"], app["azure_hybrid_worker_stale"]) == ("V2", VM_ID, False)
     assert "ansible_host" not in web01, "the plugin must not override how a static inventory reaches the host"
     assert azure["calls"][0]["tenant"] == ENV["AZURE_TENANT"] and azure["calls"][0]["secret"] == ENV["AZURE_SECRET"]
 
@@ -114,8 +114,8 @@ def test_prefix_case_threshold_and_constructed_options(azure, tmp_path):
     """WEB01 (6 hours) is fresh with the default 1 day threshold and stale with a 0.2 day (4.8 hours) threshold,
     whereas its system worker record (5 minutes) does not count: the user group's record speaks for the host."""
     path = write_config(tmp_path, group_prefix="hrw_", hostname_case="preserve", stale_after_days=0.2, include_system_groups=True,
-                        groups={"stale_workers": "hybrid_worker_stale"}, compose={"ansible_host": "hybrid_worker_ip"},
-                        keyed_groups=[{"key": "hybrid_worker_type", "prefix": "type"}])
+                        groups={"stale_workers": "azure_hybrid_worker_stale"}, compose={"ansible_host": "azure_hybrid_worker_ip"},
+                        keyed_groups=[{"key": "azure_hybrid_worker_type", "prefix": "type"}])
     inventory = run(path)
     assert members(inventory, "hrw_web_servers") == ["WEB01", "web02.contoso.com"]
     assert members(inventory, "hrw_web01_1b2c") == ["WEB01"]
@@ -123,7 +123,7 @@ def test_prefix_case_threshold_and_constructed_options(azure, tmp_path):
     assert members(inventory, "type_V2") == ["APP01"]
     web01 = inventory.get_host("WEB01").get_vars()
     # The machine is a system worker too; its user group wins the scalar variables and both are listed.
-    assert web01["hybrid_worker_group"] == "Web Servers" and web01["hybrid_worker_groups"] == ["WEB01_1b2c", "Web Servers"]
+    assert web01["azure_hybrid_worker_group"] == "Web Servers" and web01["azure_hybrid_worker_groups"] == ["WEB01_1b2c", "Web Servers"]
     assert web01["ansible_host"] == "10.0.0.1"
 
 
