@@ -64,6 +64,12 @@ options:
     type: str
     choices: [lower, upper, preserve]
     default: lower
+  hostname_suffix:
+    description:
+      - A DNS suffix (such as C(.contoso.com)) added to worker names that have no dot, so that host names match an
+        inventory that lists servers by fully qualified name. Agent-based workers register with the computer name.
+    type: str
+    default: ""
   stale_after_days:
     description:
       - A worker whose last heartbeat is older than this (or that never reported) gets
@@ -169,7 +175,9 @@ def inventory_group_name(prefix, worker_group):
     return "_" + name if name[:1].isdigit() else name
 
 
-def host_name(worker_name, case):
+def host_name(worker_name, case, suffix=""):
+    if suffix and "." not in worker_name:
+        worker_name += suffix if suffix.startswith(".") else "." + suffix
     if case == "lower":
         return worker_name.lower()
     if case == "upper":
@@ -328,13 +336,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                  % (name, self.get_option("automation_account")))
         now = utc_now()
         prefix = self.get_option("group_prefix")
+        case, suffix = self.get_option("hostname_case"), self.get_option("hostname_suffix")
         hosts = {}
         for group in data["groups"]:
             inventory_group = self.inventory.add_group(inventory_group_name(prefix, group["name"]))
             for worker in group["workers"]:
                 if not worker.get("name"):
                     continue
-                host = self.inventory.add_host(host_name(worker["name"], self.get_option("hostname_case")), group=inventory_group)
+                host = self.inventory.add_host(host_name(worker["name"], case, suffix), group=inventory_group)
                 # Later groups are user groups (see select_groups): their worker's facts win, all group names stay.
                 groups_of_host = hosts.get(host, {}).get("azure_hybrid_worker_groups", []) + [group["name"]]
                 hosts[host] = host_variables(worker, group, now, self.get_option("stale_after_days"))

@@ -136,6 +136,12 @@ def test_worker_groups_filter_warns_about_unknown_names(azure, tmp_path, monkeyp
     assert warnings == ["hybrid_workers inventory: worker group 'nope' is not in Automation account 'aa-hybrid-workers'"]
 
 
+def test_hostname_suffix_matches_inventories_of_fully_qualified_names(azure, tmp_path):
+    inventory = run(write_config(tmp_path, hostname_suffix="contoso.com"))
+    assert members(inventory, "hybrid_worker_group_web_servers") == ["web01.contoso.com", "web02.contoso.com"]
+    assert inventory.get_host("web01.contoso.com").get_vars()["azure_hybrid_worker_name"] == "WEB01"
+
+
 def test_group_name_sanitising(plugin_module):
     assert plugin_module.inventory_group_name("hybrid_worker_group_", "Web Servers-01.x") == "hybrid_worker_group_web_servers_01_x"
     assert plugin_module.inventory_group_name("", "2nd-floor") == "_2nd_floor"
