@@ -108,7 +108,7 @@ def test_register_creates_v1_worker_and_group(azure_lab, automation, names, regi
 
 
 def test_register_with_secondary_key_and_refusals(azure_lab, automation, names, registration):
-    url, _ = registration
+    url = registration[0]
     secondary = automation.agent_registration_information.get(names["rg"], names["aa"]).keys_property.secondary
     agent = Agent(azure_lab, url, secondary)
     assert agent.register(unique("grp")).status_code == 200

@@ -138,3 +138,17 @@ def requests_fail(azure):
     except requests.RequestException:
         return True
     return False
+
+
+def test_latency_fault_and_settings_from_labctl(azure_lab_dir, automation, names, lab_control):
+    lab_control.fault("latency", ms=300, operation="AutomationAccount_Get", count=1)
+    started = time.monotonic()
+    automation.automation_account.get(names["rg"], names["aa"])
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    automation.automation_account.get(names["rg"], names["aa"])
+    assert time.monotonic() - started < 0.3
+
+    dump = json.loads(testing.labctl(azure_lab_dir, "azure", "--set", "page_size=3", "--add-subscription").stdout)
+    assert dump["settings"]["page_size"] == 3
+    assert len(dump["subscriptions"]) >= 2

@@ -82,7 +82,7 @@ def test_workers_create_patch_move_delete_and_paging(automation, names, lab_cont
     source, target = unique("src"), unique("dst")
     for group in (source, target):
         automation.hybrid_runbook_worker_group.create(names["rg"], names["aa"], group, {})
-    ids = [str(uuid.uuid4()) for _ in range(3)]
+    ids = [str(uuid.uuid4()) for index in range(3)]
     for worker_id in ids:
         created = automation.hybrid_runbook_workers.create(
             names["rg"], names["aa"], source, worker_id, {"properties": {"vmResourceId": VM_ID % (names["sub"], worker_id)}})
@@ -206,7 +206,7 @@ def test_server_error_fault_every_nth(automation, names, lab_control):
     lab_control.fault("error", status=500, operation="HybridRunbookWorkerGroup_Get", every=2)
     group = unique("g")
     automation.hybrid_runbook_worker_group.create(names["rg"], names["aa"], group, {})
-    for _ in range(2):
+    for attempt in range(2):
         # The 500 on every second call is retried by the SDK, so both calls succeed.
         assert automation.hybrid_runbook_worker_group.get(names["rg"], names["aa"], group).name == group
     statuses = [e["status"] for e in operations(lab_control, "HybridRunbookWorkerGroup_Get")[-3:]]

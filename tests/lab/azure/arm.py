@@ -389,7 +389,7 @@ class Handlers:
                         solution["properties"]["provisioningState"] = "Failed"
 
     def render_ws(self, record):
-        sub_prefix, _, rest = record["id"].partition("/resourceGroups/")
+        sub_prefix, sep, rest = record["id"].partition("/resourceGroups/")
         properties = {
             "customerId": record["customerId"],
             "provisioningState": record["provisioningState"],
@@ -487,15 +487,16 @@ class Handlers:
         record = {"kind": "workspace", "id": self.ws_id(req), "name": req.names["name"],
                   "location": normalise_location(body["location"]), "customerId": lab_store.new_uuid(),
                   "keys": {"primary": lab_store.random_key(), "secondary": lab_store.random_key()},
-                  "packs": {name: name in DEFAULT_ENABLED_PACKS for name, _ in INTELLIGENCE_PACKS},
+                  "packs": {name: name in DEFAULT_ENABLED_PACKS for name, ignored in INTELLIGENCE_PACKS},
                   "provisioningState": "Creating", "created": now, "modified": now, "etag": lab_store.new_uuid(),
                   "tags": {}}
         self.apply_workspace_properties(record, body, creating=True)
         self.store.put(record["id"], record)
         op_id = self.start_operation("ws_create", record)
         # A real create answers 201 + Location (no Azure-AsyncOperation) with provisioningState Creating (ref. 0.4).
-        return 201, self.render_ws(record), {"Location": self.operation_location(record, op_id),
-                                              "Retry-After": str(self.store.settings["lro_retry_after"])}
+        headers = {"Location": self.operation_location(record, op_id),
+                   "Retry-After": str(self.store.settings["lro_retry_after"])}
+        return 201, self.render_ws(record), headers
 
     def ws_get(self, req):
         return 200, self.render_ws(self.workspace(req)), {}
@@ -551,8 +552,9 @@ class Handlers:
         if not op:
             raise ArmError(404, "NotFound", "Operation '%s' was not found." % req.names["op"])
         status = "InProgress" if not op["done"] else ("Failed" if op.get("fail") else "Succeeded")
-        return 200, {"id": "/subscriptions/%s/locations/%s/operationStatuses/%s" % (req.names["sub"], req.names["loc"],
-                                                                                   req.names["op"]),
+        status_id = "/subscriptions/%s/locations/%s/operationStatuses/%s" % (
+            req.names["sub"], req.names["loc"], req.names["op"])
+        return 200, {"id": status_id,
                      "name": req.names["op"], "status": status, "startTime": lab_store.iso(),
                      "endTime": lab_store.iso()}, {}
 
@@ -576,7 +578,7 @@ class Handlers:
 
     def _set_pack(self, req, enabled):
         record = self.workspace(req)
-        names = {n.lower(): n for n, _ in INTELLIGENCE_PACKS}
+        names = {n.lower(): n for n, ignored in INTELLIGENCE_PACKS}
         name = names.get(req.names["pack"].lower())
         if not name:
             raise ArmError(404, "NotFound", "Intelligence pack '%s' was not found (the lab knows: %s)."
@@ -604,7 +606,7 @@ class Handlers:
 
     def render_ls(self, record):
         ws_name = record["workspace"]
-        sub_prefix, _, rest = record["id"].partition("/resourceGroups/")
+        sub_prefix, sep, rest = record["id"].partition("/resourceGroups/")
         properties = {"provisioningState": record["provisioningState"]}
         for key in ("resourceId", "writeAccessResourceId"):
             if record.get(key):
@@ -1028,7 +1030,7 @@ class Handlers:
         # Gallery solutions are named "<Pack>(<workspace>)" with plan product "OMSGallery/<Pack>" and publisher
         # Microsoft, and live in the workspace's resource group (reference 1.4).
         match = re.match(r"^([A-Za-z0-9]+)\((.+)\)$", req.names["name"])
-        packs = {n.lower(): n for n, _ in INTELLIGENCE_PACKS}
+        packs = {n.lower(): n for n, ignored in INTELLIGENCE_PACKS}
         if not match or match.group(2).lower() != workspace["name"].lower() or match.group(1).lower() not in packs:
             raise ArmError(400, "InvalidParameter", "Solution name '%s' must be '<solution>(%s)' naming a known "
                            "solution." % (req.names["name"], workspace["name"]))

@@ -55,8 +55,8 @@ class AdminClient:
 
     def call(self, method, path, body=None):
         try:
-            status, _, data = http(self.lab_dir, method, self.url + "/_lab/" + path, body,
-                                   {"X-Lab-Admin-Token": self.token})
+            status, unused_headers, data = http(
+                self.lab_dir, method, self.url + "/_lab/" + path, body, {"X-Lab-Admin-Token": self.token})
         except OSError as exc:
             raise LabNotRunning("the Azure lab at %s does not answer: %s" % (self.url, exc)) from exc
         answer = json.loads(data.decode("utf-8")) if data else None
@@ -66,7 +66,7 @@ class AdminClient:
 
     def healthy(self):
         try:
-            status, _, _ = http(self.lab_dir, "GET", self.url + "/_lab/health", timeout=2)
+            status = http(self.lab_dir, "GET", self.url + "/_lab/health", timeout=2)[0]
         except OSError:
             return False
         return status == 200

@@ -133,7 +133,7 @@ def up(args, lab):
         "resource_group": args.azure_resource_group, "automation_account": args.azure_automation_account,
     })
     known = admin.call("GET", "resources")["subscriptions"]
-    for _ in range(max(0, args.azure_extra_subscriptions - (len(known) - 1))):
+    for extra in range(max(0, args.azure_extra_subscriptions - (len(known) - 1))):
         admin.call("POST", "subscriptions", {})
     lab["azure"] = describe(lab_dir, admin.url, seed)
 
@@ -234,7 +234,7 @@ def azure_command(args, lab):
     if args.set:
         changes = {}
         for item in args.set:
-            key, _, value = item.partition("=")
+            key, sep, value = item.partition("=")
             changes[key] = value
         admin.call("PATCH", "settings", changes)
     if args.add_subscription is not None:

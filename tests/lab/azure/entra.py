@@ -54,10 +54,10 @@ def check_bearer(state, authorization, audience):
     """Return ``(None, claims)`` for a valid token, else ``(code, message)`` in ARM's wording."""
     if not authorization:
         return "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
-    scheme, _, token = authorization.partition(" ")
+    scheme, sep, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or token.count(".") != 2:
         return "InvalidAuthenticationToken", "The access token is invalid."
-    signing_input, _, signature = token.strip().rpartition(".")
+    signing_input, sep, signature = token.strip().rpartition(".")
     expected = hmac.new(state["token_signing_key"].encode(), signing_input.encode(), hashlib.sha256).digest()
     try:
         valid = hmac.compare_digest(_b64url_decode(signature), expected)

@@ -187,7 +187,7 @@ def _summarize(text, rows, columns):
             key = row.get("Computer")
             if key not in latest or parse_datetime(row["TimeGenerated"]) > parse_datetime(latest[key]["TimeGenerated"]):
                 latest[key] = row
-        ordered = ["Computer"] + [name for name, _ in columns if name != "Computer"]
+        ordered = ["Computer"] + [name for name, ignored in columns if name != "Computer"]
         types = dict(columns)
         return [dict(r) for r in latest.values()], [(c, types[c]) for c in ordered]
     match = re.match(
@@ -198,7 +198,7 @@ def _summarize(text, rows, columns):
         raise UnsupportedQuery("summarize %r is not supported by the lab" % text.strip())
     is_count = match.group("fn").startswith("count")
     alias = match.group("alias") or ("count_" if is_count else "max_TimeGenerated")
-    by = _column_list(match.group("by"), [c for c, _ in columns]) if match.group("by") else []
+    by = _column_list(match.group("by"), [c for c, ignored in columns]) if match.group("by") else []
     groups = {}
     for row in rows:
         key = tuple(row.get(c) for c in by)
@@ -227,8 +227,8 @@ def run(query, records, timespan=None):
         since = utcnow() - parse_timespan(timespan)
         rows = [r for r in rows if parse_datetime(r["TimeGenerated"]) >= since]
     for stage in stages[1:]:
-        names = [c for c, _ in columns]
-        word, _, rest = stage.partition(" ")
+        names = [c for c, ignored in columns]
+        word, sep, rest = stage.partition(" ")
         rest = rest.strip()
         if word == "where":
             keep_row = _where(rest, names)  # parsed first: an unsupported clause fails even over no rows
@@ -262,5 +262,5 @@ def run(query, records, timespan=None):
             rows, columns = [{"Count": len(rows)}], [("Count", "long")]
         else:
             raise UnsupportedQuery("the operator %r is not supported by the lab" % stage.split(" ")[0])
-    names = [c for c, _ in columns]
+    names = [c for c, ignored in columns]
     return [{"name": c, "type": t} for c, t in columns], [[row.get(c) for c in names] for row in rows]

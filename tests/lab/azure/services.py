@@ -22,7 +22,7 @@ from . import store as lab_store
 from .arm import new_group
 
 MACHINE_SEGMENT = re.compile(r"^(HybridV2|Hybrid)\(MachineId='([0-9a-fA-F-]{36})'\)$")
-HEARTBEAT_FIELDS = {name for name, _ in kql.HEARTBEAT_COLUMNS}
+HEARTBEAT_FIELDS = {name for name, ignored in kql.HEARTBEAT_COLUMNS}
 
 
 class ServiceAnswer(Exception):

@@ -75,7 +75,7 @@ def shared_headers(account_key, body, date=None):
 
 def verify_shared(authorization, account_keys, body, date):
     """True when ``authorization`` is a valid ``Shared`` signature by any of ``account_keys``."""
-    scheme, _, signature = (authorization or "").partition(" ")
+    scheme, sep, signature = (authorization or "").partition(" ")
     if scheme != "Shared" or not signature:
         return False
     return any(
@@ -125,10 +125,10 @@ def agent_configuration_headers(workspace_id, workspace_key, date=None):
 
 def verify_shared_key(authorization, workspace_id, workspace_keys, string_to_sign):
     """True when ``authorization`` is ``SharedKey <workspace_id>:<signature>`` by any of ``workspace_keys``."""
-    scheme, _, credential = (authorization or "").partition(" ")
+    scheme, sep, credential = (authorization or "").partition(" ")
     if scheme != "SharedKey":
         return False
-    claimed_id, _, signature = credential.strip().partition(":")
+    claimed_id, sep, signature = credential.strip().partition(":")
     if claimed_id.lower() != workspace_id.lower() or not signature:
         return False
     for key in workspace_keys:
