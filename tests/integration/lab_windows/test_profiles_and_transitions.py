@@ -176,8 +176,8 @@ def test_registration_needs_module_and_honours_injected_refusals(lab):
         host.add_hybrid_registration("7.3.702.0")
         # Newest by version, not by name or creation order.
         assert host.newest_hybrid_registration().endswith("\\7.3.702.0\\HybridRegistration\\HybridRegistration.psd1")
-    for status, text in ((401, "Unauthorized"), (403, "Forbidden: You don't have permission to access / on this "
-                                                       "server.")):
+    forbidden = "Forbidden: You don't have permission to access / on this server."
+    for status, text in ((401, "Unauthorized"), (403, forbidden)):
         lab.fault(name, "registration", status)
         with lab.locked_host(name) as host:
             with pytest.raises(hostmod.WindowsError) as refused:

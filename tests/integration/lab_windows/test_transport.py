@@ -40,7 +40,7 @@ def test_module_runs_over_https_with_each_transport(lab, transport):
     result = lab.run_play([{"ansible.windows.win_ping": {"data": "over-" + transport}}],
                           extra_vars={"ansible_winrm_transport": transport})
     for name in HOSTS:
-        assert result.result(name) ["ping"] == "over-" + transport
+        assert result.result(name)["ping"] == "over-" + transport
         assert result.result(name)["changed"] is False
     stats = lab.stats()
     # One WinRM command per module task and host, and the model saw exactly that module.
@@ -190,7 +190,7 @@ def test_put_fetch_mkdtemp_and_cleanup_through_the_connection_plugin(lab, tmp_pa
     try:
         conn._connect()  # pylint: disable=protected-access
         command = conn._shell._mkdtemp2(basefile="ansible-tmp-lab", tmpdir="%TEMP%")  # pylint: disable=protected-access
-        rc, out, _ = conn.exec_command(command.command, in_data=command.input_data)
+        rc, out, dummy = conn.exec_command(command.command, in_data=command.input_data)
         tmp_dir = out.decode().strip()
         assert rc == 0 and tmp_dir == "C:\\Users\\labadmin\\AppData\\Local\\Temp\\ansible-tmp-lab"
 
@@ -202,7 +202,7 @@ def test_put_fetch_mkdtemp_and_cleanup_through_the_connection_plugin(lab, tmp_pa
         files = lab.host("win-001")["files"]
         assert files[remote.lower()]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
 
-        rc, _, _ = conn.exec_command(conn._shell.remove(tmp_dir, recurse=True))  # pylint: disable=protected-access
+        rc = conn.exec_command(conn._shell.remove(tmp_dir, recurse=True))[0]  # pylint: disable=protected-access
         assert rc == 0
         assert not [p for p in lab.host("win-001")["files"] if p.startswith(tmp_dir.lower())]
     finally:

@@ -125,7 +125,7 @@ def _write_installers(lab_dir, service_url):
             handle.write(data)
         published[key] = {"url": service_url + "/installers/" + rel, "sha256": hashlib.sha256(data).hexdigest(),
                           "version": build["version"], "product_code": build["product_code"],
-                          "platform": platform, "file": rel.split("/")[-1]}
+                          "platform": platform, "file": rel.rsplit("/", maxsplit=1)[-1]}
     return published
 
 
@@ -355,7 +355,9 @@ def drift(lab_dir, lab, name, kind, argument=None):
             changed = host.uninstall_mma()
         elif kind == "remove-workspace":
             ids = [argument] if argument else [w["workspace_id"] for w in host.state["agent"]["workspaces"]]
-            changed = any([host.remove_cloud_workspace(i) for i in ids])
+            changed = False
+            for workspace_id in ids:
+                changed |= host.remove_cloud_workspace(workspace_id)
         elif kind == "unregister":
             # The support procedure for a stuck worker (TSV1): delete the local registration, restart the agent.
             changed = host.remove_user_worker_keys()

@@ -195,8 +195,13 @@ class Fleet:
 
         async def on_connect(reader, writer):
             await self.serve_connection(runtime, reader, writer, self.handle_wsman)
-        runtime.server = await asyncio.start_server(on_connect, runtime.address, runtime.port, ssl=self.ssl_context,
-                                                    backlog=64)
+        try:
+            runtime.server = await asyncio.start_server(on_connect, runtime.address, runtime.port,
+                                                        ssl=self.ssl_context, backlog=64)
+        except OSError:
+            # The port it had last time is taken now: take any (labctl rewrites the inventory).
+            runtime.server = await asyncio.start_server(on_connect, runtime.address, 0, ssl=self.ssl_context,
+                                                        backlog=64)
         runtime.port = runtime.server.sockets[0].getsockname()[1]
 
     async def close_listener(self, runtime):
@@ -229,13 +234,13 @@ class Fleet:
                 line = await reader.readline()
                 if not line:
                     break
-                method, path, _ = line.decode("latin-1").split(" ", 2)
+                method, path = line.decode("latin-1").split(" ", 2)[:2]
                 headers = {}
                 while True:
                     header = await reader.readline()
                     if header in (b"\r\n", b"\n", b""):
                         break
-                    key, _, value = header.decode("latin-1").partition(":")
+                    key, dummy, value = header.decode("latin-1").partition(":")
                     headers[key.strip().lower()] = value.strip()
                 length = int(headers.get("content-length") or 0)
                 if length > MAX_BODY:
@@ -272,11 +277,11 @@ class Fleet:
         if runtime.faults.get("wrong-credentials"):
             password = "changed-" + uuid.uuid4().hex
         auth = headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
+        scheme, dummy, token = auth.partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
             try:
-                user, _, given = base64.b64decode(token).decode("utf-8").partition(":")
+                user, dummy, given = base64.b64decode(token).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
                 user, given = "", None
             if user.split("\\")[-1].lower() == runtime.username.lower() and given == password:
@@ -292,8 +297,8 @@ class Fleet:
             in_token = base64.b64decode(token)
         except ValueError:
             return 401, self._challenge()
-        user_file = os.path.join(self.windows_dir, "ntlm", runtime.name + ("-changed" if password != runtime.password
-                                                                            else ""))
+        suffix = "-changed" if password != runtime.password else ""
+        user_file = os.path.join(self.windows_dir, "ntlm", runtime.name + suffix)
         if not os.path.exists(user_file):
             os.makedirs(os.path.dirname(user_file), mode=0o700, exist_ok=True)
             fd = os.open(user_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -538,8 +543,11 @@ class Fleet:
 
         async def on_service(reader, writer):
             await self.serve_connection(service_runtime, reader, writer, self.handle_service)
-        self.service_server = await asyncio.start_server(on_service, "127.0.0.1", self.service_port,
-                                                         ssl=self.ssl_context)
+        try:
+            self.service_server = await asyncio.start_server(on_service, "127.0.0.1", self.service_port,
+                                                             ssl=self.ssl_context)
+        except OSError:
+            self.service_server = await asyncio.start_server(on_service, "127.0.0.1", 0, ssl=self.ssl_context)
         self.service_port = self.service_server.sockets[0].getsockname()[1]
         beat = threading.Thread(target=self.heartbeat_thread, daemon=True)
         beat.start()

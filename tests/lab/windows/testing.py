@@ -88,8 +88,8 @@ class WindowsLab:
         proc = subprocess.run([sys.executable, LABCTL, args[0], "--dir", self.dir] + list(args[1:]), capture_output=True,
                               text=True, check=False, timeout=300)
         if check and proc.returncode != 0:
-            raise AssertionError("labctl %s failed (%d): %s%s" % (" ".join(args), proc.returncode, proc.stdout,
-                                                                    proc.stderr))
+            raise AssertionError("labctl %s failed (%d): %s%s"
+                                 % (" ".join(args), proc.returncode, proc.stdout, proc.stderr))
         return proc
 
     def _json(self, *args):
@@ -218,7 +218,7 @@ class AzureSide:
                                                           "properties": {"sku": {"name": "PerGB2018"}}})
         assert status in (200, 201, 202), answer
         import time as _time  # pylint: disable=import-outside-toplevel
-        for _ in range(200):
+        for dummy in range(200):
             status, answer = self.call("GET", path, self.OI)
             if status == 200 and answer["properties"].get("provisioningState") == "Succeeded":
                 break

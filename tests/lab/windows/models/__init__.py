@@ -142,7 +142,7 @@ def _basic_message(error, module_name, supported):
     """Turn ansible-core's Python validator messages into Ansible.Basic's wording (Ansible.Basic.cs)."""
     msg = str(error)
     if isinstance(error, UnsupportedError):
-        unsupported = msg.split(". Supported parameters include:")[0]
+        unsupported = msg.split(". Supported parameters include:", maxsplit=1)[0]
         return "Unsupported parameters for (%s) module: %s. Supported parameters include: %s" % (
             module_name, unsupported, ", ".join(supported))
     if isinstance(error, ArgumentValueError):
