@@ -47,3 +47,38 @@ def test_foreign_model_spec_matches_the_module_documentation(fqcn):
 def test_unknown_module_is_not_modelled():
     result, rc = models.dispatch("ansible.windows.win_reboot", None, {})
     assert rc == 1 and result == {"failed": True, "msg": "ansible.windows.win_reboot is not modelled by the lab"}
+
+
+@pytest.fixture
+def probe_model():
+    """A throw-away model that records what dispatch hands it and echoes its secret (to prove leak counting)."""
+    seen = {}
+
+    def probe(call):
+        seen.update(check_mode=call.check_mode, diff=call.diff, verbosity=call.verbosity, params=dict(call.params))
+        return {"changed": True, "echo": call.params["secret"]}
+    fqcn = "lab.probe.win_probe"
+    models.register(fqcn, supports_check_mode=False,
+                    argument_spec={"secret": {"type": "str", "no_log": True, "required": True},
+                                   "count": {"type": "int", "default": 1}})(probe)
+    yield fqcn, seen
+    del models.MODELS[fqcn]
+
+
+def test_dispatch_passes_flags_masks_invocation_and_counts_leaks(probe_model):
+    fqcn, seen = probe_model
+    stats = {}
+    result, rc = models.dispatch(fqcn, None, {"secret": "hunter2-secret", "count": "3", "_ansible_diff": True,
+                                              "_ansible_verbosity": 2}, stats=stats)
+    assert rc == 0 and seen == {"check_mode": False, "diff": True, "verbosity": 2,
+                                "params": {"secret": "hunter2-secret", "count": 3}}
+    assert result["invocation"]["module_args"] == {"secret": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER", "count": 3}
+    assert stats["secret_leaks"] == 1
+
+
+def test_dispatch_skips_check_mode_for_models_without_support(probe_model):
+    fqcn, seen = probe_model
+    result, rc = models.dispatch(fqcn, None, {"secret": "x", "_ansible_check_mode": True,
+                                              "_ansible_module_name": "win_probe"})
+    assert rc == 0 and seen == {}
+    assert result["skipped"] is True and result["msg"] == "remote module (win_probe) does not support check mode"
