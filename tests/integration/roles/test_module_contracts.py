@@ -14,16 +14,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT / "tests" / "lab"))
-sys.path.insert(0, str(ROOT / "tests" / "powershell"))
+from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows import host as hostmod
+from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows import models
+from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.models import (
+    win_hybrid_runbook_worker as worker_model,
+    win_log_analytics_agent as agent_model,
+)
 
-# pylint: disable=wrong-import-position
-import pscheck  # noqa: E402
-from windows import host as hostmod  # noqa: E402
-from windows import models  # noqa: E402
-from windows.models import win_hybrid_runbook_worker as worker_model  # noqa: E402
-from windows.models import win_log_analytics_agent as agent_model  # noqa: E402
+ROOT = Path(__file__).resolve().parents[3]
+# Only the PowerShell checker's folder goes on the path: tests/lab itself would hide the Azure SDK's `azure` package
+# from other tests in the same session.
+sys.path.insert(0, str(ROOT / "tests" / "powershell"))
+import pscheck  # noqa: E402  pylint: disable=wrong-import-position
 
 MODULES = {
     "win_log_analytics_agent": agent_model,
