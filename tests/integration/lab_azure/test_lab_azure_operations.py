@@ -7,6 +7,7 @@ import uuid
 
 import requests
 from azure.mgmt.automation import AutomationClient
+from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure import signing, testing
 
@@ -110,6 +111,10 @@ def test_kill_and_restart_keeps_resources(tmp_path):
         client.hybrid_runbook_worker_group.create(azure["resource_group"], "aa-restart", "kept", {})
         keys = client.agent_registration_information.get(azure["resource_group"], "aa-restart").keys_property
         old_token = credential.get_token(testing.ARM_SCOPE).token
+        workspaces = LogAnalyticsManagementClient(credential, azure["subscription_id"], **testing.client_kwargs(lab))
+        customer_id = workspaces.workspaces.begin_create_or_update(
+            azure["resource_group"], "ws-restart", {"location": "northeurope"}).result().properties.customer_id
+        testing.LabControl(lab_dir).add_heartbeats(customer_id, [{"Computer": "WIN-KEEP", "Category": "Direct Agent"}])
         os.kill(azure["pid"], signal.SIGKILL)
         deadline = time.time() + 5
         while time.time() < deadline and not requests_fail(azure):
@@ -130,6 +135,10 @@ def test_kill_and_restart_keeps_resources(tmp_path):
             again["subscription_id"], again["resource_group"]), headers={"Authorization": "Bearer " + old_token},
             verify=again["ca_bundle"], timeout=30)
         assert response.status_code == 200
+        query = requests.post(again["url"] + "/v1/workspaces/%s/query" % customer_id, json={"query": "Heartbeat | count"},
+                              headers={"Authorization": "Bearer " + testing.credential(lab).get_token(
+                                  testing.QUERY_SCOPE).token}, verify=again["ca_bundle"], timeout=30)
+        assert query.json()["tables"][0]["rows"] == [[1]]
 
 
 def requests_fail(azure):

@@ -155,7 +155,6 @@ class Lab:
                 if not workspace:
                     return 404, {"message": "no workspace with customerId %r" % data.get("customer_id")}
                 services.add_heartbeats(self.store, workspace, data.get("records", []), time_generated=True)
-                self.store.save()
             return 200, {"stored": len(data.get("records", []))}
         return 404, {"message": "no lab control endpoint %s %s" % (method, what)}
 
@@ -338,14 +337,16 @@ class Handler(BaseHTTPRequestHandler):
     def agentsvc(self, operation, segments, body):
         if not operation:
             return self.send(404, {"Message": "%s %s is not modelled by the lab." % (self.command, self.path)}), 0
-        return self.service(lambda: services.agentsvc(self.lab, operation, segments, self.headers, body))
+        return self.service(lambda: services.agentsvc(self.lab, operation, segments, self.headers, body),
+                            changes_state=True)
 
-    def service(self, call, counted_records=False):
+    def service(self, call, counted_records=False, changes_state=False):
         store = self.lab.store
         try:
             with store.lock:
                 status, answer = call()
-                store.save()
+                if changes_state:
+                    store.save()
         except services.ServiceAnswer as exc:
             return self.send(exc.status, exc.body, exc.headers), 0
         if counted_records:

@@ -158,14 +158,14 @@ def ods_ingest(lab, customer_id, query, headers, body):
 
 def add_heartbeats(store, workspace, records, time_generated=None):
     """Store heartbeat rows; TimeGenerated is the service's clock unless the lab's own API passes one."""
-    rows = store.state["heartbeats"].setdefault(workspace["customerId"], [])
+    rows = []
     for record in records:
         row = {k: v for k, v in record.items() if k in HEARTBEAT_FIELDS}
         row.update({"TenantId": workspace["customerId"], "SourceSystem": row.get("SourceSystem") or "OpsManager",
                     "Type": "Heartbeat",
                     "TimeGenerated": (record.get("TimeGenerated") if time_generated else None) or _utcnow_text()})
         rows.append(row)
-    del rows[:-lab_store.MAX_HEARTBEATS_PER_WORKSPACE]
+    store.append_heartbeats(workspace["customerId"], rows)
 
 
 def oms_configuration(lab, customer_id, headers):

@@ -4,6 +4,7 @@ Everything lives under ``DIR/azure/``:
 
 * ``state.json``: identities, settings and every resource (rewritten atomically after each change, so killing the
   process never leaves half a file and a restart finds the resources again);
+* ``heartbeats.jsonl``: the Heartbeat rows, one JSON line each, appended as they arrive and compacted at start;
 * ``requests.jsonl``: one JSON line per request (method, path, status, duration, surface, operation; never headers,
   bodies, or query parameters other than the few listed in ``LOGGED_QUERY_PARAMETERS``);
 * ``admin.token``: the token that guards the lab's own ``/_lab/`` control endpoints (mode 0600).
@@ -20,6 +21,8 @@ import time
 import uuid
 
 STATE_FILE = "state.json"
+# Heartbeat rows are appended here instead of rewriting state.json for each one (fleets send many).
+HEARTBEAT_FILE = "heartbeats.jsonl"
 REQUEST_LOG = "requests.jsonl"
 ADMIN_TOKEN_FILE = "admin.token"
 PID_FILE = "server.pid"
@@ -108,7 +111,8 @@ def new_state(tenant_id=None, client_id=None):
 
 def write_state(lab_dir, state):
     os.makedirs(azure_dir(lab_dir), mode=0o700, exist_ok=True)
-    _write_json_atomic(os.path.join(azure_dir(lab_dir), STATE_FILE), state)
+    _write_json_atomic(os.path.join(azure_dir(lab_dir), STATE_FILE),
+                       {k: v for k, v in state.items() if k != "heartbeats"})
 
 
 def ensure_admin_token(lab_dir):
@@ -131,6 +135,7 @@ class Store:
         self.state = read_state(lab_dir) or new_state()
         for key, value in DEFAULT_SETTINGS.items():
             self.state["settings"].setdefault(key, value)
+        self.state["heartbeats"] = self._load_heartbeats()
         self.counters = {}
         self.faults = []
         self.fault_hits = 0
@@ -141,6 +146,43 @@ class Store:
     def save(self):
         with self.lock:
             write_state(self.lab_dir, self.state)
+
+    def _heartbeat_path(self):
+        return os.path.join(azure_dir(self.lab_dir), HEARTBEAT_FILE)
+
+    def _load_heartbeats(self):
+        """Read the appended rows back, keep those of existing workspaces (newest first to go), compact the file."""
+        live = {r["customerId"] for r in self.state["resources"].values() if r["kind"] == "workspace"}
+        rows = {}
+        try:
+            with open(self._heartbeat_path(), encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue  # a line cut short by a kill
+                    if entry.get("customer_id") in live:
+                        rows.setdefault(entry["customer_id"], []).append(entry["row"])
+        except FileNotFoundError:
+            pass
+        for customer_id in rows:
+            del rows[customer_id][:-MAX_HEARTBEATS_PER_WORKSPACE]
+        os.makedirs(azure_dir(self.lab_dir), mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=azure_dir(self.lab_dir), prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for customer_id, items in rows.items():
+                for row in items:
+                    handle.write(json.dumps({"customer_id": customer_id, "row": row}) + "\n")
+        os.replace(tmp, self._heartbeat_path())
+        return rows
+
+    def append_heartbeats(self, customer_id, new_rows):
+        rows = self.state["heartbeats"].setdefault(customer_id, [])
+        rows.extend(new_rows)
+        del rows[:-MAX_HEARTBEATS_PER_WORKSPACE]
+        with open(self._heartbeat_path(), "a", encoding="utf-8") as handle:
+            for row in new_rows:
+                handle.write(json.dumps({"customer_id": customer_id, "row": row}) + "\n")
 
     @property
     def settings(self):
