@@ -1,4 +1,5 @@
 """Agent registration service, heartbeat ingestion, agent configuration and the query API of the lab."""
+import concurrent.futures
 import datetime
 import email.utils
 import json
@@ -214,3 +215,20 @@ def test_agent_configuration_follows_intelligence_packs(azure_lab, loganalytics,
     loganalytics.intelligence_packs.enable(names["rg"], workspace["name"], "AzureAutomation")
     assert configuration(workspace["secondary"]).json() == {"solutions": ["AzureAutomation", "LogManagement"]}
     assert configuration("d3Jvbmcga2V5").status_code == 403
+
+
+def test_concurrent_registrations_of_a_fleet(azure_lab, automation, names, registration):
+    url, key = registration
+    group = unique("fleet")
+    agents = [Agent(azure_lab, url, key) for index in range(16)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda pair: pair[1].register(group, machine="WIN-%02d" % pair[0]).status_code,
+                                enumerate(agents)))
+    assert answers == [200] * 16
+    listed = automation.hybrid_runbook_workers.list_by_hybrid_runbook_worker_group(names["rg"], names["aa"], group)
+    assert sorted(w.properties.worker_name for w in listed) == ["WIN-%02d" % i for i in range(16)]
+    groups = [g.name for g in automation.hybrid_runbook_worker_group.list_by_automation_account(
+        names["rg"], names["aa"], filter="name eq '%s'" % group)]
+    assert groups == [group]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        assert list(pool.map(lambda agent: agent.deregister().status_code, agents)) == [200] * 16

@@ -146,6 +146,8 @@ def test_workspace_lro_failed_fault(loganalytics, names, lab_control):
     with pytest.raises(HttpResponseError):
         loganalytics.workspaces.begin_create_or_update(names["rg"], name, {"location": "westeurope"}).result()
     assert loganalytics.workspaces.get(names["rg"], name).properties.provisioning_state == "Failed"
+    again = loganalytics.workspaces.begin_create_or_update(names["rg"], name, {"location": "westeurope"}).result()
+    assert again.properties.provisioning_state == "Succeeded"
 
 
 def test_workspace_validation(loganalytics, names):

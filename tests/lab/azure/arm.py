@@ -483,6 +483,9 @@ class Handlers:
                                "to '%s'." % (record["name"], record["location"], body["location"]))
             self.apply_workspace_properties(record, body, creating=False)
             record["modified"], record["etag"] = now, lab_store.new_uuid()
+            if record["provisioningState"] == "Failed":
+                # Putting a failed workspace again provisions it again.
+                record["provisioningState"] = "Succeeded"
             return 200, self.render_ws(record), {}
         record = {"kind": "workspace", "id": self.ws_id(req), "name": req.names["name"],
                   "location": normalise_location(body["location"]), "customerId": lab_store.new_uuid(),
