@@ -269,6 +269,14 @@ def test_sdk_raises_client_authentication_error_on_401(azure_lab, names, lab_con
     assert caught.value.error.code == "ExpiredAuthenticationToken"
 
 
+def test_body_that_is_not_an_object_is_refused(raw, names):
+    answer = raw.call("PUT", names["aa_path"] + "/hybridRunbookWorkerGroups/listy", ["a"], "2024-10-23")
+    assert (answer.status_code, answer.json()) == (400, {"code": "InvalidRequestContent",
+                                                         "message": "The request content must be a JSON object."})
+    assert raw.call("GET", names["aa_path"] + "/hybridRunbookWorkerGroups/listy", api_version="2024-10-23").status_code \
+        == 404
+
+
 def test_missing_api_version_and_case_insensitive_paths(raw, names):
     missing = raw.call("GET", names["aa_path"])
     assert (missing.status_code, missing.json()["error"]["code"]) == (400, "MissingApiVersionParameter")

@@ -321,6 +321,9 @@ class Handler(BaseHTTPRequestHandler):
                 except ValueError as exc:
                     raise arm.ArmError(400, "InvalidRequestContent", "The request content was invalid and could not "
                                        "be deserialized.", flat=flat) from exc
+                if not isinstance(json_body, dict):
+                    raise arm.ArmError(400, "InvalidRequestContent", "The request content must be a JSON object.",
+                                       flat=flat)
             request = arm.Request(self.lab, self.command, segments, query, body, json_body)
             request.names = dict(names)
             with store.lock:
