@@ -91,7 +91,7 @@ def run_playbook(azure_lab, tmp_path_factory):
         env.update(extra_env or {})
         secrets_before = azure_lab.secrets()
         variables = dict(
-            lab_dir=azure_lab.dir, labctl=lab_testing.LABCTL, lab_python=sys.executable, resource_group=azure_lab.resource_group,
+            lab_dir=azure_lab.dir, lab_url=azure_lab.info["url"], labctl=lab_testing.LABCTL, lab_python=sys.executable, resource_group=azure_lab.resource_group,
             automation_account=azure_lab.automation_account, location=azure_lab.location, subscription_id=azure_lab.subscription_id,
         )
         variables.update(extra_vars)

@@ -1,22 +1,12 @@
 """The Azure modules against the lab: create, converge (no ARM write), change, check mode, diff, delete, errors."""
 import datetime
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure import client as lab_client
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure import signing
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure import testing as lab_testing
-
-from .conftest import COLLECTIONS
-
-MODULES = [
-    "automation_registration_info", "hybrid_worker", "hybrid_worker_group", "hybrid_worker_group_info",
-    "log_analytics_heartbeat_info", "log_analytics_linked_service", "log_analytics_solution", "log_analytics_workspace",
-]
 
 
 def test_log_analytics_workspace(run_playbook):
@@ -69,3 +59,13 @@ def test_the_secret_scan_notices_a_leak(run_playbook):
     """Without no_log the module's result (with the keys) is printed at -vvv, and the scan must say so."""
     _output, leaks = run_playbook("leak_probe.yml", expect_clean=False)
     assert len(leaks) >= 2  # primary and secondary key (by value), plus their key shape
+
+
+def test_throttling_errors_and_failed_operations(run_playbook, azure_lab):
+    before = azure_lab.control.stats()
+    output = run_playbook("resilience.yml")
+    after = azure_lab.control.stats()
+    # One 429 retried, one 500 not retried (max_retries 0), one LRO forced to fail.
+    assert after["faults_injected"] - before["faults_injected"] >= 2
+    assert after["arm"]["by_status"].get("429", 0) - before["arm"]["by_status"].get("429", 0) == 1
+    assert "law-it-failing" in output
