@@ -49,6 +49,17 @@ def test_module_runs_over_https_with_each_transport(lab, transport):
     assert stats["auth_failures_per_host"] == {}
 
 
+def test_ntlm_message_encryption_over_http(lab):
+    http_port = lab.lab_json["windows"]["hosts"]["win-002"]["http_port"]
+    over_http = {"ansible_port": http_port, "ansible_winrm_scheme": "http", "ansible_winrm_transport": "ntlm"}
+    sealed = lab.run_play([{"ansible.windows.win_ping": {"data": "sealed"}}], hosts="win-002", extra_vars=over_http)
+    assert sealed.result("win-002")["ping"] == "sealed"
+    # Unencrypted traffic over http is refused (Windows' default AllowUnencrypted=false).
+    for plain in ({"ansible_winrm_message_encryption": "never"}, {"ansible_winrm_transport": "basic"}):
+        refused = lab.run_play([{"ansible.windows.win_ping": {}}], hosts="win-002", extra_vars=dict(over_http, **plain))
+        assert refused.result("win-002")["unreachable"] is True
+
+
 def test_server_certificate_is_validated(lab):
     # A CA bundle without the lab CA: the client must refuse the lab's certificate.
     import certifi  # pylint: disable=import-outside-toplevel

@@ -178,6 +178,7 @@ def up(args, lab):
     runtime = _start_server(lab_dir)
     for entry in hosts:
         entry["port"] = runtime["ports"][entry["name"]]
+        entry["http_port"] = runtime["http_ports"][entry["name"]]
     fleet["service_port"] = int(runtime["service_url"].rsplit(":", 1)[1])
     _write_private(_fleet_path(lab_dir), fleet)
     lab["installers"] = _write_installers(lab_dir, runtime["service_url"])
@@ -188,7 +189,8 @@ def up(args, lab):
         "inventory": inventory,
         "ca_bundle": certs.ca_paths(lab_dir)[0],
         "transport": args.transport,
-        "hosts": {h["name"]: {"address": h["address"], "port": h["port"], "group": h["group"]} for h in hosts},
+        "hosts": {h["name"]: {"address": h["address"], "port": h["port"], "http_port": h["http_port"],
+                              "group": h["group"]} for h in hosts},
         "groups": groups,
     }
 

@@ -135,6 +135,8 @@ class HostRuntime:
         self.name = config["name"]
         self.address = config["address"]
         self.port = config.get("port") or 0
+        self.http_port = config.get("http_port") or 0
+        self.http_server = None
         self.username = config["username"]
         self.password = config["password"]
         self.server = None
@@ -189,27 +191,32 @@ class Fleet:
         self.ssl_context = context
 
     # --- listeners --------------------------------------------------------------------------------------------------
-    async def open_listener(self, runtime):
-        if runtime.server is not None:
-            return
-
+    async def _listen(self, runtime, port, secure):
         async def on_connect(reader, writer):
-            await self.serve_connection(runtime, reader, writer, self.handle_wsman)
+            await self.serve_connection(runtime, reader, writer, self.handle_wsman, secure=secure)
+        context = self.ssl_context if secure else None
         try:
-            runtime.server = await asyncio.start_server(on_connect, runtime.address, runtime.port,
-                                                        ssl=self.ssl_context, backlog=64)
+            return await asyncio.start_server(on_connect, runtime.address, port, ssl=context, backlog=64)
         except OSError:
             # The port it had last time is taken now: take any (labctl rewrites the inventory).
-            runtime.server = await asyncio.start_server(on_connect, runtime.address, 0, ssl=self.ssl_context,
-                                                        backlog=64)
+            return await asyncio.start_server(on_connect, runtime.address, 0, ssl=context, backlog=64)
+
+    async def open_listener(self, runtime):
+        """An HTTPS listener (the inventory's) and an HTTP one (NTLM message encryption only), like 5986/5985."""
+        if runtime.server is not None:
+            return
+        runtime.server = await self._listen(runtime, runtime.port, True)
         runtime.port = runtime.server.sockets[0].getsockname()[1]
+        runtime.http_server = await self._listen(runtime, runtime.http_port, False)
+        runtime.http_port = runtime.http_server.sockets[0].getsockname()[1]
 
     async def close_listener(self, runtime):
         if runtime.server is None:
             return
-        runtime.server.close()
-        await runtime.server.wait_closed()
-        runtime.server = None
+        for server in (runtime.server, runtime.http_server):
+            server.close()
+            await server.wait_closed()
+        runtime.server = runtime.http_server = None
         runtime.shells.clear()
 
     def load_faults(self, runtime):
@@ -227,8 +234,8 @@ class Fleet:
             await self.open_listener(runtime)
 
     # --- HTTP -------------------------------------------------------------------------------------------------------
-    async def serve_connection(self, runtime, reader, writer, handler):
-        conn = {"user": None, "ntlm": None}
+    async def serve_connection(self, runtime, reader, writer, handler, secure=True):
+        conn = {"user": None, "ntlm": None, "secure": secure}
         try:
             while True:
                 line = await reader.readline()
@@ -249,7 +256,7 @@ class Fleet:
                 status, extra, reply = await handler(runtime, conn, method, path, headers, body)
                 head = ["HTTP/1.1 %d %s" % (status, _REASONS.get(status, "Error")), "Server: Microsoft-HTTPAPI/2.0",
                         "Content-Length: %d" % len(reply)]
-                if reply:
+                if reply and not any(k.lower() == "content-type" for k, v in extra):
                     head.append("Content-Type: application/soap+xml;charset=UTF-8"
                                 if path.startswith("/wsman") else "application/octet-stream"
                                 if path.startswith("/installers") else "application/json")
@@ -309,7 +316,8 @@ class Fleet:
         os.environ["NTLM_USER_FILE"] = user_file
         try:
             if conn["ntlm"] is None or in_token[8:12] == b"\x01\x00\x00\x00":
-                conn["ntlm"] = spnego.server(protocol="ntlm", channel_bindings=self.bindings)
+                bindings = self.bindings if conn["secure"] else None
+                conn["ntlm"] = spnego.server(protocol="ntlm", channel_bindings=bindings)
             out = conn["ntlm"].step(in_token)
         except Exception:  # pylint: disable=broad-except  # any acceptor failure is "credentials rejected"
             conn["ntlm"] = None
@@ -335,14 +343,27 @@ class Fleet:
         if not body:
             # The NTLM handshake's final leg may carry no body (message-encryption style); nothing to do.
             return 200, [], b""
-        if headers.get("content-type", "").lower().startswith("multipart/encrypted"):
+        encrypted = headers.get("content-type", "").lower().startswith("multipart/encrypted")
+        if encrypted:
+            if not (conn["ntlm"] and conn["ntlm"].complete):
+                return 400, [], b""
+            try:
+                body = wsman.unseal(conn["ntlm"], body)
+            except Exception:  # pylint: disable=broad-except  # a message that does not unseal is refused
+                return 400, [], b""
+        elif not conn["secure"]:
+            # Windows' default AllowUnencrypted=false: over http only sealed messages are accepted.
             return 400, [], b""
         try:
             request = wsman.Request(body)
         except Exception:  # pylint: disable=broad-except  # malformed XML gets a generic fault like Windows
             return 400, [], b""
         self.stats.operation(request.action or "unknown")
-        return await self.dispatch(runtime, request)
+        status, extra, reply = await self.dispatch(runtime, request)
+        if encrypted:
+            reply = wsman.seal(conn["ntlm"], reply)
+            extra = list(extra) + [("Content-Type", wsman.SEALED_CONTENT_TYPE)]
+        return status, extra, reply
 
     async def dispatch(self, runtime, request):
         action = request.action
@@ -557,6 +578,7 @@ class Fleet:
             "pid": os.getpid(),
             "service_url": "https://127.0.0.1:%d" % self.service_port,
             "ports": {name: runtime.port for name, runtime in self.hosts.items()},
+            "http_ports": {name: runtime.http_port for name, runtime in self.hosts.items()},
         })
         await self.stopping.wait()
         self._stop_flag.set()

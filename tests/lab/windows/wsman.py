@@ -5,6 +5,7 @@ Create (shell), Command, Send (stdin), Receive (stdout/stderr/exit code), Signal
 SOAP faults Windows sends: operation timeout on Receive (WSManFault code 2150858793) and unknown shell/command.
 """
 import base64
+import struct
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -175,3 +176,34 @@ def unknown_shell_fault(request):
     return fault(request, CODE_INVALID_SELECTORS,
                  "The request for the Windows Remote Shell with ShellId %s failed because the shell was not found "
                  "on the server." % (request.shell_id or ""), subcode="w:InvalidSelectors", value="s:Sender")
+
+
+# --- MS-WSMV 2.2.9.1.1 message encryption (NTLM over http), as pywinrm's winrm/encryption.py frames it -----------
+BOUNDARY = b"--Encrypted Boundary"
+SEALED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
+SEALED_CONTENT_TYPE = 'multipart/encrypted;protocol="%s";boundary="Encrypted Boundary"' % SEALED_PROTOCOL
+
+
+def unseal(context, body):
+    """The SOAP text of a ``multipart/encrypted`` body sealed with the connection's NTLM context."""
+    parts = [p for p in body.split(BOUNDARY + b"\r\n") if p]
+    header, payload = parts[0], parts[1]
+    length = int(header.split(b"Length=")[1].strip())
+    if payload.endswith(BOUNDARY + b"--\r\n"):
+        payload = payload[:-len(BOUNDARY + b"--\r\n")]
+    data = payload.replace(b"\tContent-Type: application/octet-stream\r\n", b"", 1)
+    signature_length = struct.unpack("<i", data[:4])[0]
+    signature = data[4:4 + signature_length]
+    message = context.unwrap(signature + data[4 + signature_length:]).data
+    if len(message) != length:
+        raise ValueError("sealed message length does not match")
+    return message
+
+
+def seal(context, message):
+    wrapped = context.wrap(message, encrypt=True).data
+    signature, sealed = wrapped[:16], wrapped[16:]
+    return (BOUNDARY + b"\r\n\tContent-Type: " + SEALED_PROTOCOL.encode() + b"\r\n"
+            b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=" + str(len(message)).encode()
+            + b"\r\n" + BOUNDARY + b"\r\n\tContent-Type: application/octet-stream\r\n"
+            + struct.pack("<i", len(signature)) + signature + sealed + BOUNDARY + b"--\r\n")
