@@ -36,3 +36,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 clean:
 	rm -rf .build .cache tests/output
+
+# A simulated fleet onboarded end to end on the local lab (lab/), left running for a look around.
+.PHONY: demo demo-down
+demo: venv
+	@$(RUN) $(VENV)/bin/python tests/utils/demo.py
+demo-down:
+	@test ! -x $(VENV)/bin/python || $(VENV)/bin/python tests/lab/labctl down --dir lab

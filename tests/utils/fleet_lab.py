@@ -1,0 +1,136 @@
+"""Run the fleet playbooks against a lab: start the lab, give the playbooks what a user's inventory would hold, run
+them, and read their results (play recap, summary lines). Used by ``make demo`` (``tests/utils/demo.py``) and by the
+fleet tests (``tests/integration/fleet``).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LABCTL = os.path.join(ROOT, "tests", "lab", "labctl")
+COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+WORKSPACE_NAME = "law-hybrid-workers"
+RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
+                        r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)",
+                        re.MULTILINE)
+
+
+def labctl(lab_dir, *args, check=True):
+    """Run ``labctl`` with this Python; returns its stdout (parsed when it is JSON)."""
+    proc = subprocess.run([sys.executable, LABCTL] + list(args) + ["--dir", lab_dir], capture_output=True, text=True,
+                          check=False)
+    if check and proc.returncode != 0:
+        raise RuntimeError("labctl %s failed (%d): %s" % (" ".join(args), proc.returncode, proc.stderr.strip()))
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        return proc.stdout
+
+
+def read_lab(lab_dir):
+    with open(os.path.join(lab_dir, "lab.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def start(lab_dir, hosts, groups, heartbeat_interval=2.0, extra_vars=None):
+    """Start (or restart) the lab with a Windows fleet and write the inventory variables the playbooks need."""
+    labctl(lab_dir, "up", "--hosts", str(hosts), "--groups", ",".join(groups),
+           "--heartbeat-interval", str(heartbeat_interval), "--hybrid-registration-delay", "0.5")
+    write_fleet_vars(lab_dir, extra_vars)
+    return read_lab(lab_dir)
+
+
+def write_fleet_vars(lab_dir, extra_vars=None):
+    """``DIR/fleet-vars.yml``: the Azure names and installer source a user's inventory holds for the whole fleet.
+
+    It is a second inventory source (``-i DIR/inventory.yml -i DIR/fleet-vars.yml``) with ``all`` variables, so host
+    and group variables of labctl's inventory still win.
+    """
+    lab = read_lab(lab_dir)
+    azure, installer = lab["azure"], lab["installers"]["mma_x64"]
+    variables = {
+        "automation_prerequisites_resource_group": azure["resource_group"],
+        "automation_prerequisites_automation_account": azure["automation_account"],
+        "automation_prerequisites_workspace_name": WORKSPACE_NAME,
+        "automation_prerequisites_location": azure["location"],
+        "log_analytics_agent_installer_url": installer["url"],
+        "log_analytics_agent_installer_checksum": installer["sha256"],
+        # The lab's HybridRegistration arrives within a second and agents beat every few seconds.
+        "hybrid_runbook_worker_wait_timeout": 60,
+        "hybrid_worker_heartbeat_retries": 30,
+        "hybrid_worker_heartbeat_delay": 1,
+    }
+    variables.update(extra_vars or {})
+    path = os.path.join(lab_dir, "fleet-vars.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        # JSON is YAML: no YAML library needed here.
+        json.dump({"all": {"vars": variables}}, handle, indent=2, sort_keys=True)
+    return path
+
+
+def playbook_env(lab_dir, forks=25):
+    """The environment a user would run the playbooks in: the lab's Azure variables, this checkout as the collection."""
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("AZURE_", "ANSIBLE_")))
+    env.update(read_lab(lab_dir)["azure"]["env"])
+    env.update(
+        PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
+        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
+        ANSIBLE_FORKS=str(forks),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+        ANSIBLE_LOCAL_TEMP=os.path.join(lab_dir, "ansible-tmp"),
+        ANSIBLE_HOME=os.path.join(lab_dir, "ansible-home"),
+    )
+    return env
+
+
+class PlaybookRun:
+    def __init__(self, args, proc):
+        self.args = args
+        self.rc = proc.returncode
+        self.output = proc.stdout + proc.stderr
+        self.recap = parse_recap(proc.stdout)
+
+    def messages(self, task_name):
+        return debug_messages(self.output, task_name)
+
+    def changed_hosts(self):
+        return sorted(h for h, counts in self.recap.items() if counts["changed"])
+
+    def describe(self):
+        return "ansible-playbook %s -> rc %d\n%s" % (" ".join(self.args), self.rc, self.output[-6000:])
+
+
+def run_playbook(lab_dir, playbook, *args, log=None, forks=25):
+    """Run a playbook of the collection by its FQCN (as a user of the installed collection would) on the lab."""
+    inventory = ["-i", os.path.join(lab_dir, "inventory.yml"), "-i", os.path.join(lab_dir, "fleet-vars.yml")]
+    argv = inventory + ["azure_automation.hybrid_worker." + playbook] + list(args)
+    proc = subprocess.run(["ansible-playbook"] + argv, env=playbook_env(lab_dir, forks), cwd=lab_dir,
+                          capture_output=True, text=True, check=False)
+    if log:
+        with open(log, "w", encoding="utf-8") as handle:
+            handle.write(proc.stdout + proc.stderr)
+    return PlaybookRun(argv, proc)
+
+
+def parse_recap(output):
+    recap = output[output.rfind("PLAY RECAP"):] if "PLAY RECAP" in output else ""
+    return dict((m.group("host"), dict((k, int(v)) for k, v in m.groupdict().items() if k != "host"))
+                for m in RECAP_LINE.finditer(recap))
+
+
+def debug_messages(output, task_name):
+    """The ``msg`` list a debug task printed (default callback, JSON result format); [] when it did not run."""
+    start = output.find("TASK [%s]" % task_name)
+    if start < 0:
+        return []
+    body = output[start:]
+    brace = body.find("=> {")
+    end = body.find("\n}\n", brace)
+    if brace < 0 or end < 0:
+        return []
+    return json.loads(body[brace + 3:end + 2]).get("msg", [])
