@@ -322,3 +322,16 @@ def test_loganalytics_client_unknown_workspace_raises_wrapped_error(azure_lab, c
         client.shared_keys.get_shared_keys(names["rg"], "no-such-workspace")
     assert caught.value.error.code == "ResourceNotFound"
     assert "no-such-workspace" in caught.value.error.message
+
+
+def test_list_workspaces_and_accounts(loganalytics, automation, names, lab_control):
+    name = unique("ws")
+    loganalytics.workspaces.begin_create_or_update(names["rg"], name, {"location": "westeurope"}).result()
+    assert name in [w.name for w in loganalytics.workspaces.list_by_resource_group(names["rg"])]
+    assert name in [w.name for w in loganalytics.workspaces.list()]
+    lab_control.settings(page_size=1)
+    assert names["aa"] in [a.name for a in automation.automation_account.list_by_resource_group(names["rg"])]
+    assert names["aa"] in [a.name for a in automation.automation_account.list()]
+    with pytest.raises(ResourceNotFoundError) as caught:
+        list(loganalytics.workspaces.list_by_resource_group("no-such-rg"))
+    assert caught.value.error.code == "ResourceGroupNotFound"

@@ -207,12 +207,32 @@ def _match(pattern, segments, names):
     return True
 
 
+LIST_ROUTES = {
+    # (namespace, type, by resource group?) -> operationId
+    (NS_OI, "workspaces", True): "Workspaces_ListByResourceGroup",
+    (NS_OI, "workspaces", False): "Workspaces_List",
+    (NS_AA, "automationaccounts", True): "AutomationAccount_ListByResourceGroup",
+    (NS_AA, "automationaccounts", False): "AutomationAccount_List",
+}
+
+
 def route(method, segments):
     """Return ``(operation, is_write, handler name, namespace, names)`` or None. ``segments`` start after ``/``."""
     if len(segments) < 2 or segments[0].lower() != "subscriptions":
         return None
     names = {"sub": segments[1]}
     rest = segments[2:]
+    lowered = [s.lower() for s in rest]
+    if method == "GET" and len(rest) == 5 and lowered[0] == "resourcegroups" and lowered[2] == "providers":
+        operation = LIST_ROUTES.get((lowered[3], lowered[4], True))
+        if operation:
+            names.update(rg=rest[1], list_type=lowered[4])
+            return operation, False, "resource_list", lowered[3], names
+    if method == "GET" and len(rest) == 3 and lowered[0] == "providers":
+        operation = LIST_ROUTES.get((lowered[1], lowered[2], False))
+        if operation:
+            names.update(list_type=lowered[2])
+            return operation, False, "resource_list", lowered[1], names
     if len(rest) >= 6 and rest[0].lower() == "resourcegroups" and rest[2].lower() == "providers":
         names["rg"] = rest[1]
         key = (rest[3].lower(), rest[4].lower())
@@ -346,6 +366,22 @@ class Handlers:
         if req.names["op"] not in self.store.state["operations"]:
             raise ArmError(404, "NotFound", "Operation '%s' was not found." % req.names["op"])
         return 200, None, {}
+
+    def resource_list(self, req):
+        """Workspaces or Automation accounts of a resource group or of the whole subscription."""
+        self.subscription(req)
+        prefix = "/subscriptions/%s/" % req.names["sub"]
+        if "rg" in req.names:
+            self.resource_group(req)
+            prefix = self.rg_id(req) + "/"
+        if req.names["list_type"] == "workspaces":
+            found = [r for r in self.store.find("workspace") if r["id"].lower().startswith(prefix.lower())]
+            for record in found:
+                self.settle_by_time(record)
+            found = sorted((r for r in (self.store.get(r["id"]) for r in found) if r), key=lambda r: r["id"].lower())
+            return 200, {"value": [self.render_ws(r) for r in found]}, {}
+        found = [r for r in self.store.find("automationAccount") if r["id"].lower().startswith(prefix.lower())]
+        return 200, self.page(req, sorted(found, key=lambda r: r["id"].lower()), self.render_aa), {}
 
     # ---- workspaces ----------------------------------------------------------------------------------------------
     def ws_id(self, req):
