@@ -47,7 +47,7 @@ options:
   prune_except:
     description:
       - Delete the group's workers whose name (the computer name) is not in this list. Names compare
-        case-insensitively.
+        case-insensitively. An empty list deletes every worker of the group.
       - With O(prune_last_seen_days) as well, a worker is deleted when either rule selects it.
     type: list
     elements: str

@@ -76,9 +76,9 @@ def run_playbook(azure_lab, tmp_path_factory):
     """Run a playbook of this folder against the lab at -vvv; fail on a non-zero exit or any secret in the output."""
     work = str(tmp_path_factory.mktemp("ansible"))
 
-    def run(name, extra_env=None, expect_clean=True, **extra_vars):
+    def run(name, extra_env=None, expect_clean=True, drop_env=(), **extra_vars):
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith("AZURE_"))
-        env.update(azure_lab.env)
+        env.update((k, v) for k, v in azure_lab.env.items() if k not in drop_env)
         env.update(
             ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
             ANSIBLE_LOCAL_TEMP=os.path.join(work, "tmp"),

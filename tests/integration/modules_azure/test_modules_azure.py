@@ -69,3 +69,16 @@ def test_throttling_errors_and_failed_operations(run_playbook, azure_lab):
     assert after["faults_injected"] - before["faults_injected"] >= 2
     assert after["arm"]["by_status"].get("429", 0) - before["arm"]["by_status"].get("429", 0) == 1
     assert "law-it-failing" in output
+
+
+def test_credentials_file_authentication(run_playbook, azure_lab, tmp_path):
+    """azure.azcollection's ~/.azure/credentials file, with the profile from AZURE_PROFILE; endpoints stay in the env."""
+    home = tmp_path / "home"
+    (home / ".azure").mkdir(parents=True)
+    env = azure_lab.env
+    (home / ".azure" / "credentials").write_text(
+        "[default]\nsubscription_id=00000000-0000-0000-0000-000000000000\nclient_id=nobody\nsecret=nothing\ntenant=nowhere\n\n"
+        "[lab]\nsubscription_id=%s\nclient_id=%s\nsecret=%s\ntenant=%s\n"
+        % (env["AZURE_SUBSCRIPTION_ID"], env["AZURE_CLIENT_ID"], env["AZURE_SECRET"], env["AZURE_TENANT"]), encoding="utf-8")
+    run_playbook("auth_sources.yml", extra_env={"HOME": str(home), "AZURE_PROFILE": "lab"},
+                 drop_env=("AZURE_SUBSCRIPTION_ID", "AZURE_CLIENT_ID", "AZURE_SECRET", "AZURE_TENANT"))
