@@ -9,12 +9,14 @@ from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows import
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import AzureSide
 
 DELAY = 0.4
+INTERVAL = 0.5
 BUILD = ("10.20.18029.0", "{8A7F2C51-4C7D-4BFD-9014-91D11F24AAE2}")
 
 
 @pytest.fixture(scope="module")
 def lab(windows_lab_factory):
-    return windows_lab_factory(hosts=4, groups="g1", extra=("--hybrid-registration-delay", str(DELAY)))
+    return windows_lab_factory(hosts=4, groups="g1", extra=("--hybrid-registration-delay", str(DELAY),
+                                                            "--heartbeat-interval", str(INTERVAL)))
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +129,12 @@ def test_azure_side_drift_delete_worker_and_move_group(lab, azure):
     moved = [w for w in azure.workers("g2") if w["workerName"] == "WIN-001"]
     assert len(moved) == 1 and moved[0]["name"] != machine_id
     assert lab.host("win-001")["summary"]["hrw"]["registered_group"] == "g2"
+
+
+def test_heartbeat_rounds_run_by_themselves(lab, azure):
+    lab.stats(reset=True)
+    before = azure.heartbeat_computers(azure.automation[0]).get("WIN-004", 0)
+    time.sleep(3 * INTERVAL + 0.3)
+    beats = lab.stats()["heartbeats"]
+    assert beats["ods_posts"] >= 2 and beats["errors"] == 0
+    assert azure.heartbeat_computers(azure.automation[0])["WIN-004"] >= before + 2

@@ -216,5 +216,9 @@ def test_put_fetch_mkdtemp_and_cleanup_through_the_connection_plugin(lab, tmp_pa
         rc = conn.exec_command(conn._shell.remove(tmp_dir, recurse=True))[0]  # pylint: disable=protected-access
         assert rc == 0
         assert not [p for p in lab.host("win-001")["files"] if p.startswith(tmp_dir.lower())]
+
+        home = conn._shell._expand_user2("~\\Documents")  # pylint: disable=protected-access
+        rc, out, dummy = conn.exec_command(home.command, in_data=home.input_data)
+        assert rc == 0 and out.decode().strip() == "C:\\Users\\labadmin\\Documents"
     finally:
         conn.close()

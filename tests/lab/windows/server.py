@@ -596,6 +596,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="windows.server")
     parser.add_argument("--dir", required=True)
     args = parser.parse_args(argv)
+    # Two listeners per host plus client connections: lift the soft file limit to the hard one for large fleets.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
     fleet = Fleet(os.path.abspath(args.dir))
     asyncio.run(fleet.main())
     return 0
