@@ -130,7 +130,6 @@ def new_state(name, address, profile=None, settings=None):
         "heartbeat": {},
         "faults": {},
         "settings": dict(DEFAULT_SETTINGS, **(settings or {})),
-        "machine_id": None,
     }
     host = Host(state)
     profiles.apply(host, profile or profiles.DEFAULT_PROFILE)
