@@ -31,12 +31,19 @@ HOSTS = {
     "win-015": "2019",
     "win-016": "2019",
     "win-017": "2019",
+    "win-018": "2019+ps4",
+    "win-019": "2019",                              # unreachable
+    "win-020": "2019",                              # wrong credentials
+    "win-021": "2019",                              # drift corrected by a re-run
 }
+HOST_GROUPS = {name: GROUPS[index % len(GROUPS)] for index, name in enumerate(HOSTS)}
 WORKSPACE = "law-hybrid-workers"
 AGENT_TASK = "Install and configure the Log Analytics agent"
 WORKER_TASK = "Register the host as a Hybrid Runbook Worker"
 PSMODULE_TASKS = ("List the PowerShell modules installed on the host",
                   "Install the PowerShell modules runbooks need that are missing")
+
+POWERSHELL_MODULES = [{"name": "Az.Accounts", "version": "2.19.0"}, {"name": "Az.Automation"}]
 
 ONBOARD = [
     {
@@ -95,6 +102,7 @@ class RoleLab:
             "log_analytics_agent_installer_url": installer["url"],
             "log_analytics_agent_installer_checksum": installer["sha256"],
             "hybrid_runbook_worker_wait_timeout": 20,
+            "hybrid_runbook_worker_powershell_modules": POWERSHELL_MODULES,
         }
         self.onboard_path = self._write("onboard.yml", ONBOARD)
         self.windows_path = self._write("windows.yml", WINDOWS_ONLY)
@@ -218,10 +226,14 @@ def user_groups(state):
     return [(w["account_id"], w["group"]) for w in summary(state)["hrw"]["user_workers"]]
 
 
+def user_group_names(state):
+    return [w["group"] for w in summary(state)["hrw"]["user_workers"]]
+
+
 def test_bare_host_converges_and_a_rerun_changes_nothing(lab):
     first = lab.onboard("win-001")
     assert first.returncode == 0, first.stderr
-    assert set(changed_tasks(first, "win-001")) == {AGENT_TASK, WORKER_TASK}
+    assert set(changed_tasks(first, "win-001")) == {AGENT_TASK, WORKER_TASK, PSMODULE_TASKS[1]}
     state = lab.host("win-001")
     assert summary(state)["mma"]["DisplayVersion"] == lab.installer["version"]
     assert summary(state)["health_service"] == "Running"
@@ -233,6 +245,8 @@ def test_bare_host_converges_and_a_rerun_changes_nothing(lab):
     assert agent["version"] == lab.installer["version"]
     assert [w["connected"] for w in agent["workspaces"]] == [True]
     assert "win-001".upper() in lab.azure_workers()["hrw-east"]
+    assert {(m["name"], m["version"]) for m in lab.host("win-001")["psmodules"]} >= {("Az.Accounts", "2.19.0")}
+    assert [m["name"] for m in lab.host("win-001")["psmodules"]].count("Az.Automation") == 1
 
     # Converged: every task unchanged, one module call each for the agent and the worker, no Azure write.
     lab.fleet.labctl("stats", "--reset")
@@ -242,7 +256,8 @@ def test_bare_host_converges_and_a_rerun_changes_nothing(lab):
     stats = json.loads(lab.fleet.labctl("stats").stdout)
     calls = stats["windows"]["module_calls_per_host"]["win-001"]
     assert calls == {"azure_automation.hybrid_worker.win_log_analytics_agent": 1,
-                     "azure_automation.hybrid_worker.win_hybrid_runbook_worker": 1}
+                     "azure_automation.hybrid_worker.win_hybrid_runbook_worker": 1,
+                     "community.windows.win_psmodule_info": 1}
     assert stats["azure"]["arm"]["writes"] == 0
     again_agent = task_result(again, AGENT_TASK, "win-001")
     assert again_agent["hybrid_registration_path"].endswith("\\HybridRegistration\\HybridRegistration.psd1")
@@ -289,7 +304,7 @@ def test_a_group_change_in_the_inventory_moves_the_worker_and_absent_removes_it(
     assert run.returncode == 0, run.stderr
     worker = task_result(run, WORKER_TASK, "win-001")
     assert (worker["changed"], worker["group"], worker["previous_group"]) == (True, "hrw-west", "hrw-east")
-    assert [g for _, g in user_groups(lab.host("win-001"))] == ["hrw-west"]
+    assert user_group_names(lab.host("win-001")) == ["hrw-west"]
     workers = lab.azure_workers()
     assert "WIN-001" in workers["hrw-west"] and "WIN-001" not in workers.get("hrw-east", [])
 
@@ -309,11 +324,16 @@ PREREQUISITE_FAILURES = {
     "win-004": ".NET Framework 4.6.2 or later (release 394802, found 378389)",
     "win-005": "TLS 1.2 (SCHANNEL TLS 1.2 client enabled",
 }
+# Windows PowerShell 4.0: Ansible's own bootstrap refuses the host before the module runs.
+TOO_OLD_POWERSHELL = {"win-018": "Ansible requires PowerShell v5.1"}
 
 
 def test_missing_prerequisites_fail_naming_what_is_missing_and_the_tls_fix_works(lab):
-    targets = ",".join(PREREQUISITE_FAILURES)
+    targets = ",".join(list(PREREQUISITE_FAILURES) + list(TOO_OLD_POWERSHELL))
     run = lab.converge_windows(targets)
+    for host, expected in TOO_OLD_POWERSHELL.items():
+        result = task_result(run, AGENT_TASK, host)
+        assert result["failed"] is True and expected in result["msg"]
     for host, expected in PREREQUISITE_FAILURES.items():
         result = task_result(run, AGENT_TASK, host)
         assert result["failed"] is True
@@ -354,7 +374,7 @@ def test_profiles_with_an_existing_agent_or_registration(lab):
 
     system = lab.host("win-010")
     assert summary(system)["hrw"]["system_workers"], "the system worker must survive"
-    assert [g for _, g in user_groups(system)] == ["hrw-west"]
+    assert user_group_names(system) == ["hrw-west"]
 
     again = lab.converge_windows("win-006,win-007,win-008,win-009,win-010", inventory=inventory)
     for host in ("win-006", "win-007", "win-008", "win-009", "win-010"):
@@ -377,14 +397,25 @@ FAULTS = {
 }
 
 
+UNREACHABLE = {
+    "win-019": ("unreachable", None),
+    "win-020": ("wrong-credentials", None),
+}
+
+
 def test_faults_give_the_documented_message(lab):
-    for host, (fault, value, _task, _fragment) in FAULTS.items():
+    injected = dict({h: f[:2] for h, f in FAULTS.items()}, **UNREACHABLE)
+    for host, (fault, value) in injected.items():
         lab.fleet.fault(host, fault, value)
     try:
-        run = lab.converge_windows(",".join(FAULTS), hybrid_runbook_worker_wait_timeout=1)
+        run = lab.converge_windows(",".join(injected), hybrid_runbook_worker_wait_timeout=1)
     finally:
-        for host in FAULTS:
+        for host in injected:
             lab.fleet.fault(host, "clear")
+    for host in UNREACHABLE:
+        result = task_result(run, AGENT_TASK, host)
+        assert result.get("unreachable") is True, (host, result)
+        assert summary(lab.host(host))["mma"] is None
     for host, (fault, _value, task, fragment) in FAULTS.items():
         result = task_result(run, task, host)
         assert result["failed"] is True, (fault, result)
@@ -406,3 +437,19 @@ def test_unsupported_worker_type_is_refused_before_any_change(lab):
     assert "automation_prerequisites_hybrid_worker_type 'extension' is not supported" in result["msg"]
     after = lab.host("win-002")
     assert after["registry"] == before["registry"] and after["processes"] == before["processes"]
+
+
+def test_a_rerun_corrects_drift(lab):
+    assert lab.converge_windows("win-021").returncode == 0
+    lab.fleet.drift("win-021", "unregister")  # restarts HealthService, so it goes before stop-service
+    lab.fleet.drift("win-021", "stop-service")
+    lab.fleet.drift("win-021", "remove-psmodule", "Az.Accounts")
+    fix = lab.converge_windows("win-021")
+    assert fix.returncode == 0, fix.stderr
+    assert set(changed_tasks(fix, "win-021")) == {AGENT_TASK, WORKER_TASK, PSMODULE_TASKS[1]}
+    installs = task_results(fix, PSMODULE_TASKS[1])["win-021"]["results"]
+    assert [r["item"]["name"] for r in installs if not r.get("skipped")] == ["Az.Accounts"]
+    state = lab.host("win-021")
+    assert summary(state)["health_service"] == "Running"
+    assert user_group_names(state) == [HOST_GROUPS["win-021"]]
+    assert changed_tasks(lab.converge_windows("win-021"), "win-021") == []
