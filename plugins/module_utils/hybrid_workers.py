@@ -20,6 +20,16 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
 WORKER_TYPES = {"hybridv1": "V1", "hybridv2": "V2"}
 
 
+def account_argument_spec(**options):
+    """The options of the ``automation_account`` doc fragment, plus a module's own."""
+    spec = dict(
+        resource_group=dict(type="str", required=True),
+        automation_account=dict(type="str", required=True),
+    )
+    spec.update(options)
+    return spec
+
+
 def require_account(module, client, resource_group, account):
     """The Automation account (REST dict); a missing one fails with a sentence naming it.
 

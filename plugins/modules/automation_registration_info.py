@@ -15,16 +15,8 @@ description:
   - Returns what a machine needs to register as a Hybrid Runbook Worker of the account - the agent registration
     URL and its primary and secondary keys - plus the hybrid service URL extension-based workers use.
   - The keys are secrets; set C(no_log) on the task that calls this module.
-options:
-  resource_group:
-    description: The resource group of the Automation account.
-    type: str
-    required: true
-  automation_account:
-    description: The Automation account.
-    type: str
-    required: true
 extends_documentation_fragment:
+  - azure_automation.hybrid_worker.automation_account
   - azure_automation.hybrid_worker.azure.modules
 attributes:
   check_mode:
@@ -89,7 +81,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     validate_automation_account,
     validate_resource_group,
 )
-from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import require_account
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import account_argument_spec, require_account
 
 
 def registration_result(account, registration):
@@ -108,10 +100,7 @@ def registration_result(account, registration):
 
 
 def main():
-    argument_spec = dict(
-        resource_group=dict(type="str", required=True),
-        automation_account=dict(type="str", required=True),
-    )
+    argument_spec = account_argument_spec()
     module = AzureModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     error = collect_errors(validate_resource_group(params["resource_group"]), validate_automation_account(params["automation_account"]))

@@ -22,14 +22,6 @@ options:
     description: The worker group.
     type: str
     required: true
-  resource_group:
-    description: The resource group of the Automation account.
-    type: str
-    required: true
-  automation_account:
-    description: The Automation account.
-    type: str
-    required: true
   vm_resource_id:
     description:
       - The resource id of the Azure VM or Arc-enabled server. Required with O(state=present).
@@ -45,6 +37,7 @@ options:
     choices: [present, absent]
     default: present
 extends_documentation_fragment:
+  - azure_automation.hybrid_worker.automation_account
   - azure_automation.hybrid_worker.azure.modules
 attributes:
   check_mode:
@@ -138,6 +131,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     worker_id_for_vm,
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import (
+    account_argument_spec,
     list_groups,
     list_workers,
     read_group,
@@ -263,10 +257,8 @@ def diff_view(view):
 
 
 def main():
-    argument_spec = dict(
+    argument_spec = account_argument_spec(
         group=dict(type="str", required=True),
-        resource_group=dict(type="str", required=True),
-        automation_account=dict(type="str", required=True),
         vm_resource_id=dict(type="str"),
         worker_id=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"], default="present"),

@@ -20,14 +20,6 @@ options:
     description: The group name.
     type: str
     required: true
-  resource_group:
-    description: The resource group of the Automation account.
-    type: str
-    required: true
-  automation_account:
-    description: The Automation account.
-    type: str
-    required: true
   state:
     description:
       - Whether the group should exist.
@@ -56,6 +48,7 @@ options:
     type: int
     default: 60
 extends_documentation_fragment:
+  - azure_automation.hybrid_worker.automation_account
   - azure_automation.hybrid_worker.azure.modules
 attributes:
   check_mode:
@@ -198,6 +191,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     validate_resource_group,
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import (
+    account_argument_spec,
     group_view,
     list_workers,
     read_group,
@@ -295,10 +289,8 @@ def ensure_absent(module, client, params, now):
 
 
 def main():
-    argument_spec = dict(
+    argument_spec = account_argument_spec(
         name=dict(type="str", required=True),
-        resource_group=dict(type="str", required=True),
-        automation_account=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         credential=dict(type="str", no_log=False),
         prune_last_seen_days=dict(type="int"),

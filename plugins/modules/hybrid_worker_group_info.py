@@ -16,14 +16,6 @@ description:
     type, address, registration and heartbeat times, and whether it is stale.
   - Reads one page of groups plus one list per group, whatever the number of workers.
 options:
-  resource_group:
-    description: The resource group of the Automation account.
-    type: str
-    required: true
-  automation_account:
-    description: The Automation account.
-    type: str
-    required: true
   name:
     description: Only these groups. A name that does not exist is reported in RV(missing) instead of failing.
     type: list
@@ -33,6 +25,7 @@ options:
     type: int
     default: 60
 extends_documentation_fragment:
+  - azure_automation.hybrid_worker.automation_account
   - azure_automation.hybrid_worker.azure.modules
 attributes:
   check_mode:
@@ -143,6 +136,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     validate_resource_group,
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import (
+    account_argument_spec,
     group_view,
     list_groups,
     list_workers,
@@ -171,9 +165,7 @@ def select_groups(groups, names):
 
 
 def main():
-    argument_spec = dict(
-        resource_group=dict(type="str", required=True),
-        automation_account=dict(type="str", required=True),
+    argument_spec = account_argument_spec(
         name=dict(type="list", elements="str"),
         stale_after_minutes=dict(type="int", default=60),
     )
