@@ -727,9 +727,11 @@ class LabContext:
         path = os.path.join(self.blob_dir, sha256)
         if not os.path.exists(path):
             os.makedirs(self.blob_dir, exist_ok=True)
-            with open(path + ".tmp", "wb") as handle:
+            # A temporary name per writer: hosts downloading the same installer at once must not share it.
+            tmp = "%s.%s.tmp" % (path, uuid.uuid4().hex)
+            with open(tmp, "wb") as handle:
                 handle.write(data)
-            os.replace(path + ".tmp", path)
+            os.replace(tmp, path)
 
     def load_blob(self, sha256):
         if not self.blob_dir:
