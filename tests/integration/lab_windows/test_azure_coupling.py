@@ -35,12 +35,14 @@ def install_and_connect(lab, name, workspace_id, key):
 
 
 def test_hybrid_registration_arrives_only_from_an_automation_workspace(lab, azure):
-    install_and_connect(lab, "win-001", *azure.automation)
+    with lab.locked_host("win-001") as host:
+        host.install_mma(BUILD[0], BUILD[1], "setup.exe /qn NOAPM=1 AcceptEndUserLicenseAgreement=1")
+        host.add_cloud_workspace(*azure.automation)
+        assert host.hybrid_registration_versions() == []  # not before the configured delay
     install_and_connect(lab, "win-002", *azure.plain)
     first = lab.host("win-001")
     assert first["agent"]["workspaces"][0]["connection_status"] == hostmod.CONNECTION_OK
     assert "AzureAutomation" in first["agent"]["workspaces"][0]["solutions"]
-    assert first["summary"]["hybrid_registration_versions"] == []  # not before the configured delay
     time.sleep(DELAY + 0.2)
     lab.heartbeat()  # the agent's periodic round also re-reads configuration
     assert lab.host("win-001")["summary"]["hybrid_registration_versions"] == ["7.3.1722.0"]
