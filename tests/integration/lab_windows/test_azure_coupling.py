@@ -108,8 +108,12 @@ def test_wrong_account_key_is_refused_by_the_agent_service(lab, azure):
 
 def test_stopped_agent_sends_no_heartbeat(lab, azure):
     lab.drift("win-002", "stop-service")
-    before = azure.heartbeat_computers(azure.plain[0]).get("WIN-002", 0)
+    time.sleep(INTERVAL)  # let a periodic round that read the host before the stop land its post
     lab.heartbeat()
+    before = azure.heartbeat_computers(azure.plain[0]).get("WIN-002", 0)
+    assert before >= 1  # it did beat while running
+    lab.heartbeat()
+    time.sleep(INTERVAL)
     assert azure.heartbeat_computers(azure.plain[0]).get("WIN-002", 0) == before
     assert lab.drift("win-002", "stop-service")["changed"] is False  # already stopped
 
