@@ -147,3 +147,13 @@ def test_converged_worker_costs_one_get(fake_module):
     assert not changed and before == after
     client.hybrid_runbook_worker_group.list_by_automation_account.assert_not_called()
     client.hybrid_runbook_workers.list_by_hybrid_runbook_worker_group.assert_not_called()
+
+
+def test_a_worker_created_elsewhere_is_found_by_its_vm():
+    portal_worker = rest_worker("22222222-2222-2222-2222-222222222222", "WEB01", None, "HybridV2", VM.upper())
+    other = rest_worker("33333333-3333-3333-3333-333333333333", "WEB09", None, "HybridV2", VM.replace("web01", "web09"))
+    derived = worker_id_for_vm(VM)
+    assert worker_mod.find_in_group([other, portal_worker], derived, VM) is portal_worker
+    assert worker_mod.find_in_group([other], derived, VM) is None
+    # An explicit id wins over a VM match.
+    assert worker_mod.find_in_group([portal_worker, other], other["name"], VM) is other
