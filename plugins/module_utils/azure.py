@@ -408,6 +408,10 @@ def as_rest_dict(model):
     return dict(model)
 
 
+# A 404 with one of these codes means a parent is missing, which is an error rather than "absent".
+PARENT_NOT_FOUND_CODES = ("ResourceGroupNotFound", "SubscriptionNotFound", "ParentResourceNotFound")
+
+
 def get_or_none(module, fetch, what):
     """``fetch()`` or None when the resource does not exist; any other error fails the module."""
     try:
@@ -416,10 +420,6 @@ def get_or_none(module, fetch, what):
         if is_not_found(exc) and describe_azure_error(exc)[0] not in PARENT_NOT_FOUND_CODES:
             return None
         module.fail_azure(exc, "Failed to read %s" % what)
-
-
-# A 404 with one of these codes means a parent is missing, which is an error rather than "absent".
-PARENT_NOT_FOUND_CODES = ("ResourceGroupNotFound", "SubscriptionNotFound", "ParentResourceNotFound")
 
 
 def azure_call(module, call, what):
