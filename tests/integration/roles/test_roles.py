@@ -5,11 +5,13 @@ matter except where a test says it continues another host's story. Profiles per 
 """
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 import yaml
 
-from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import WindowsLab
+from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import WindowsLab, ansible_env
 
 GROUPS = ("hrw-east", "hrw-west")
 # host -> profile (labctl assigns profiles in this order); groups alternate hrw-east / hrw-west.
@@ -35,6 +37,8 @@ HOSTS = {
     "win-019": "2019",                              # unreachable
     "win-020": "2019",                              # wrong credentials
     "win-021": "2019",                              # drift corrected by a re-run
+    "win-022": "2019",                              # -vvv output scanned for secrets
+    "win-023": "2019",                              # the agent service keeps answering "already registered"
 }
 HOST_GROUPS = {name: GROUPS[index % len(GROUPS)] for index, name in enumerate(HOSTS)}
 WORKSPACE = "law-hybrid-workers"
@@ -390,6 +394,9 @@ FAULTS = {
                 "The Log Analytics agent setup failed with exit code 1603; its logs are in "),
     "win-015": ("registration", "401", WORKER_TASK, "the registration key is wrong or was regenerated"),
     "win-016": ("registration", "403", WORKER_TASK, "the machine clock may be more than 15 minutes off"),
+    "win-023": ("registration", "409", WORKER_TASK,
+                "Add-HybridRunbookWorker failed to register this machine in group 'hrw-east': Machine is already "
+                "registered; see the Microsoft-SMA and Operations Manager event logs on the host."),
     "win-017": ("hybrid-registration-never", None, WORKER_TASK,
                 "The HybridRegistration module did not arrive in C:\\Program Files\\Microsoft Monitoring Agent\\Agent\\"
                 "AzureAutomation within 1 seconds. Likely causes: the workspace does not have the AzureAutomation "
@@ -453,3 +460,17 @@ def test_a_rerun_corrects_drift(lab):
     assert summary(state)["health_service"] == "Running"
     assert user_group_names(state) == [HOST_GROUPS["win-021"]]
     assert changed_tasks(lab.converge_windows("win-021"), "win-021") == []
+
+
+def test_verbose_output_of_a_full_onboarding_holds_no_secret(lab):
+    extra = dict(lab.vars, targets="win-022")
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-vvv", "--diff", "-i",
+               lab.fleet.inventory, lab.onboard_path, "-e", json.dumps(extra)]
+    env = ansible_env(lab.env)
+    env.pop("ANSIBLE_STDOUT_CALLBACK")
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=300,
+                          cwd=lab.fleet.dir)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "win-022" in proc.stdout and "changed=3" in proc.stdout
+    output = proc.stdout + proc.stderr
+    assert not [s for s in lab.secrets() if s in output]
