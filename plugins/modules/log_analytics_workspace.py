@@ -311,6 +311,13 @@ def location_conflict(current, params):
     return None
 
 
+IN_PROGRESS_STATES = ("creating", "updating", "provisioningaccount")
+
+
+def before_state(workspace):
+    return (((workspace or {}).get("properties") or {}).get("provisioningState") or "").lower()
+
+
 def read_workspace(module, client, params):
     return get_or_none(
         module,
@@ -344,6 +351,9 @@ def ensure_present(module, client, params):
             after = workspace_view(wait_until_succeeded(module, client, params, "create Log Analytics " + what))
         return True, {}, after
 
+    if (before_state(current) in IN_PROGRESS_STATES) and not module.check_mode:
+        # A workspace another run left half-created: let it settle before comparing.
+        current = wait_until_succeeded(module, client, params, "provision Log Analytics " + what)
     before = workspace_view(current)
     conflict = location_conflict(before, params)
     if conflict:

@@ -111,3 +111,13 @@ def test_absent_when_missing_is_not_a_change(fake_module):
     module = fake_module(params(state="absent"))
     assert mod.ensure_absent(module, client, module.params) == (False, {}, {})
     client.workspaces.begin_delete.assert_not_called()
+
+
+def test_a_workspace_still_creating_is_awaited_before_comparing(fake_module):
+    client = MagicMock()
+    creating = dict(REST, properties=dict(REST["properties"], provisioningState="Creating"))
+    client.workspaces.get.side_effect = [creating, creating, REST]
+    module = fake_module(params(retention_in_days=30))
+    changed, before, _after = mod.ensure_present(module, client, module.params)
+    assert not changed and before["provisioning_state"] == "Succeeded"
+    assert client.workspaces.get.call_count == 3
