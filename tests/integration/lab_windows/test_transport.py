@@ -55,9 +55,13 @@ def test_ntlm_message_encryption_over_http(lab):
     sealed = lab.run_play([{"ansible.windows.win_ping": {"data": "sealed"}}], hosts="win-002", extra_vars=over_http)
     assert sealed.result("win-002")["ping"] == "sealed"
     # Unencrypted traffic over http is refused (Windows' default AllowUnencrypted=false).
-    for plain in ({"ansible_winrm_message_encryption": "never"}, {"ansible_winrm_transport": "basic"}):
-        refused = lab.run_play([{"ansible.windows.win_ping": {}}], hosts="win-002", extra_vars=dict(over_http, **plain))
-        assert refused.result("win-002")["unreachable"] is True
+    unsealed = lab.run_play([{"ansible.windows.win_ping": {}}], hosts="win-002",
+                            extra_vars=dict(over_http, ansible_winrm_message_encryption="never"))
+    assert unsealed.result("win-002")["unreachable"] is True
+    assert "Code 400" in unsealed.result("win-002")["msg"]
+    basic = lab.run_play([{"ansible.windows.win_ping": {}}], hosts="win-002",
+                         extra_vars=dict(over_http, ansible_winrm_transport="basic"))
+    assert basic.result("win-002")["msg"] == "Task failed: basic: the specified credentials were rejected by the server"
 
 
 def test_server_certificate_is_validated(lab):

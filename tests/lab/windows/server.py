@@ -287,6 +287,11 @@ class Fleet:
         scheme, dummy, token = auth.partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
+            if not conn["secure"]:
+                # AllowUnencrypted=false (the default): Basic over http is refused like bad credentials, the
+                # symptom users see ("the specified credentials were rejected by the server").
+                self.stats.auth_failure(runtime.name)
+                return 401, self._challenge()
             try:
                 user, dummy, given = base64.b64decode(token).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
