@@ -6,35 +6,49 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import yaml
-
-from ansible_collections.azure_automation.hybrid_worker.plugins.doc_fragments.azure import ModuleDocFragment as AzureModuleDocFragment
-from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure import azure_argument_spec
-
-# Options that only steer long-running writes or the Log Analytics query API; the plugins only read ARM.
-NOT_FOR_PLUGINS = ("polling_interval", "wait_timeout", "log_analytics_url")
-
-
-def plugin_options_from_module_docs(module_docs, argument_spec):
-    """The modules' authentication options as plugin options: same names, text and defaults, plus ``env`` entries.
-
-    Plugins take no module fallbacks, so each option lists the environment variables of its module fallback. Ansible
-    lets the last variable found win while a module fallback takes the first found, hence the reversed order.
-    """
-    docs = yaml.safe_load(module_docs)
-    options = {}
-    for name, option in docs["options"].items():
-        if name in NOT_FOR_PLUGINS:
-            continue
-        option = dict(option)
-        fallback = argument_spec.get(name, {}).get("fallback")
-        if fallback:
-            option["env"] = [{"name": variable} for variable in reversed(fallback[1])]
-        options[name] = option
-    return yaml.safe_dump({"options": options, "requirements": docs.get("requirements", [])}, sort_keys=True, width=160)
-
 
 class ModuleDocFragment(object):
-    # The shared Azure authentication options for the collection's plugins (inventory): derived from the modules'
-    # fragment so both stay the same; values come from the plugin's configuration file or the environment.
-    DOCUMENTATION = plugin_options_from_module_docs(AzureModuleDocFragment.MODULES, azure_argument_spec())
+    # The environment variables of the shared Azure options, for plugins. Plugins take options from their
+    # configuration and the environment rather than from module fallbacks, so a plugin uses this fragment together
+    # with azure.modules, which documents the options themselves (Ansible merges the two per option). Ansible keeps
+    # the last variable it finds and a module fallback the first, so each list is the module fallback reversed.
+    DOCUMENTATION = r"""
+options:
+  auth_source:
+    env:
+      - name: ANSIBLE_AZURE_AUTH_SOURCE
+  subscription_id:
+    env:
+      - name: AZURE_SUBSCRIPTION_ID
+  client_id:
+    env:
+      - name: AZURE_CLIENT_ID
+  secret:
+    env:
+      - name: AZURE_CLIENT_SECRET
+      - name: AZURE_SECRET
+  tenant:
+    env:
+      - name: AZURE_TENANT_ID
+      - name: AZURE_TENANT
+  profile:
+    env:
+      - name: AZURE_PROFILE
+  cloud_environment:
+    env:
+      - name: AZURE_CLOUD_ENVIRONMENT
+  authority_host:
+    env:
+      - name: AZURE_AUTHORITY_HOST
+  resource_manager_url:
+    env:
+      - name: AZURE_RESOURCE_MANAGER_URL
+  log_analytics_url:
+    env:
+      - name: AZURE_LOG_ANALYTICS_URL
+  ca_bundle:
+    env:
+      - name: AZURE_CA_BUNDLE
+notes:
+  - In plugins, which only read, O(polling_interval) and O(wait_timeout) have no effect.
+"""

@@ -80,6 +80,7 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
+  - azure_automation.hybrid_worker.azure.modules
   - azure_automation.hybrid_worker.azure_inventory
 notes:
   - Each option can also be set through the environment variables listed with it; the configuration file wins.

@@ -224,3 +224,19 @@ def test_other_file_names_are_not_claimed(tmp_path):
     other = tmp_path / "hosts.yml"
     other.write_text("all: {}\n")
     assert not plugin.verify_file(str(other))
+
+
+def test_plugin_environment_variables_match_the_module_fallbacks(collection_loader):
+    """The plugin fragment lists, per option, the module fallback's variables in reverse (Ansible keeps the last)."""
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    from ansible.plugins.loader import fragment_loader  # pylint: disable=import-outside-toplevel
+    from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure import (  # pylint: disable=import-outside-toplevel
+        azure_argument_spec,
+    )
+
+    plugin_env = yaml.safe_load(fragment_loader.get("azure_automation.hybrid_worker.azure_inventory").DOCUMENTATION)["options"]
+    modules_docs = yaml.safe_load(fragment_loader.get("azure_automation.hybrid_worker.azure").MODULES)["options"]
+    fallbacks = dict((name, list(reversed(spec["fallback"][1]))) for name, spec in azure_argument_spec().items() if spec.get("fallback"))
+    assert dict((name, [e["name"] for e in option["env"]]) for name, option in plugin_env.items()) == fallbacks
+    assert set(plugin_env) <= set(modules_docs), "the plugin fragment names an option the modules do not document"
