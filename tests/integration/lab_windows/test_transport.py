@@ -64,6 +64,12 @@ def test_ntlm_message_encryption_over_http(lab):
     assert basic.result("win-002")["msg"] == "Task failed: basic: the specified credentials were rejected by the server"
 
 
+def test_ntlm_accepts_the_local_account_forms(lab):
+    for user in ("WIN-003\\labadmin", ".\\labadmin"):
+        result = lab.run_play([{"ansible.windows.win_ping": {}}], hosts="win-003", extra_vars={"ansible_user": user})
+        assert result.result("win-003")["ping"] == "pong", user
+
+
 def test_server_certificate_is_validated(lab):
     # A CA bundle without the lab CA: the client must refuse the lab's certificate.
     import certifi  # pylint: disable=import-outside-toplevel

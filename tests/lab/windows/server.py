@@ -315,7 +315,9 @@ class Fleet:
             os.makedirs(os.path.dirname(user_file), mode=0o700, exist_ok=True)
             fd = os.open(user_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(":%s:%s\n" % (runtime.username, password))
+                # A local account answers to "user", "COMPUTER\\user" and ".\\user".
+                for domain in ("", runtime.name.upper()[:15], "."):
+                    handle.write("%s:%s:%s\n" % (domain, runtime.username, password))
         # pyspnego's acceptor reads its credential store from this variable (when created and when it validates the
         # AUTHENTICATE message); the loop runs this synchronously, so each host's own store is the one in effect.
         os.environ["NTLM_USER_FILE"] = user_file
