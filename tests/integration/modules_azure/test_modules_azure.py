@@ -13,8 +13,19 @@ def test_log_analytics_workspace(run_playbook):
     run_playbook("log_analytics_workspace.yml")
 
 
-def test_log_analytics_solution_and_linked_service(run_playbook):
-    run_playbook("log_analytics_solution_and_link.yml")
+@pytest.fixture(scope="module")
+def second_account(azure_lab):
+    """Another Automation account in the lab's resource group, to move a workspace link to."""
+    from azure.mgmt.automation import AutomationClient  # pylint: disable=import-outside-toplevel
+    client = AutomationClient(lab_testing.credential(azure_lab.lab), azure_lab.subscription_id, **lab_testing.client_kwargs(azure_lab.lab))
+    name = "aa-it-second"
+    client.automation_account.create_or_update(azure_lab.resource_group, name,
+                                               {"location": azure_lab.location, "properties": {"sku": {"name": "Basic"}}})
+    return name
+
+
+def test_log_analytics_solution_and_linked_service(run_playbook, second_account):
+    run_playbook("log_analytics_solution_and_link.yml", second_account=second_account)
 
 
 def test_registration_info_groups_and_workers(run_playbook):
