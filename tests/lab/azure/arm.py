@@ -18,6 +18,7 @@ NS_OI = "microsoft.operationalinsights"
 NS_AA = "microsoft.automation"
 NS_OM = "microsoft.operationsmanagement"
 NS_RESOURCES = "microsoft.resources"
+NS_HC = "microsoft.hybridcompute"
 
 # One api-version per provider, the one the SDK pins (reference 0.2); a request with any other is refused like ARM
 # refuses an api-version the provider does not register. Resource groups (no SDK in the project) accept the
@@ -26,6 +27,9 @@ API_VERSIONS = {
     NS_OI: ("2025-07-01",),
     NS_AA: ("2024-10-23",),
     NS_OM: ("2015-11-01-preview",),
+    # azure-mgmt-hybridcompute 10.0.0 pins 2026-07-15; the newest spec in the reference copy is 2026-09-01. The
+    # provider registers both (hybridcompute.py).
+    NS_HC: ("2026-07-15", "2026-09-01"),
     NS_RESOURCES: ("2019-10-01", "2020-06-01", "2021-04-01", "2022-09-01", "2023-07-01", "2024-03-01",
                    "2024-07-01", "2024-11-01", "2025-01-01", "2025-03-01", "2025-04-01"),
 }
@@ -138,6 +142,11 @@ SUBSCRIPTION_ROUTES = [
     ("GET", ("operationresults", "{op}"), "ResourceGroups_OperationResult", False, "rg_operation_result"),
     ("GET", ("providers", NS_OI, "locations", "{loc}", "operationstatuses", "{op}"), "OperationStatuses_Get", False,
      "operation_status"),
+    # Microsoft.HybridCompute long-running operations (hybridcompute.py): Azure-AsyncOperation and Location URLs.
+    ("GET", ("providers", NS_HC, "locations", "{loc}", "operationstatus", "{op}"), "HybridCompute_OperationStatus",
+     False, "hc_operation_status"),
+    ("GET", ("providers", NS_HC, "locations", "{loc}", "operationresults", "{op}"), "HybridCompute_OperationResult",
+     False, "hc_operation_result"),
 ]
 
 RESOURCE_ROUTES = {
@@ -186,6 +195,14 @@ RESOURCE_ROUTES = {
         ("POST", ("hybridrunbookworkergroups", "{group}", "hybridrunbookworkers", "{worker}", "move"),
          "HybridRunbookWorkers_Move", True, "worker_move"),
     ],
+    (NS_HC, "machines"): [
+        ("GET", (), "Machines_Get", False, "machine_get"),
+        ("DELETE", (), "Machines_Delete", True, "machine_delete"),
+        ("GET", ("extensions",), "MachineExtensions_List", False, "extension_list"),
+        ("GET", ("extensions", "{ext}"), "MachineExtensions_Get", False, "extension_get"),
+        ("PUT", ("extensions", "{ext}"), "MachineExtensions_CreateOrUpdate", True, "extension_put"),
+        ("DELETE", ("extensions", "{ext}"), "MachineExtensions_Delete", True, "extension_delete"),
+    ],
     (NS_OM, "solutions"): [
         ("GET", (), "Solutions_Get", False, "solution_get"),
         ("PUT", (), "Solutions_CreateOrUpdate", True, "solution_put"),
@@ -213,6 +230,8 @@ LIST_ROUTES = {
     (NS_OI, "workspaces", False): "Workspaces_List",
     (NS_AA, "automationaccounts", True): "AutomationAccount_ListByResourceGroup",
     (NS_AA, "automationaccounts", False): "AutomationAccount_List",
+    (NS_HC, "machines", True): "Machines_ListByResourceGroup",
+    (NS_HC, "machines", False): "Machines_ListBySubscription",
 }
 
 
@@ -243,7 +262,7 @@ def route(method, segments):
         return None
     for r_method, pattern, operation, write, handler in SUBSCRIPTION_ROUTES:
         if r_method == method and _match(pattern, rest, names):
-            namespace = NS_OI if handler == "operation_status" else NS_RESOURCES
+            namespace = pattern[1] if pattern and pattern[0] == "providers" else NS_RESOURCES
             return operation, write, handler, namespace, names
     return None
 

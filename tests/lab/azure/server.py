@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import arm
 from . import entra
+from . import hybridcompute
 from . import services
 from . import store as lab_store
 
@@ -39,7 +40,7 @@ class Lab:
         self.admin_token = lab_store.ensure_admin_token(lab_dir)
         self.base_url = None
         self.dirty = False
-        self.handlers = arm.Handlers(self)
+        self.handlers = hybridcompute.Handlers(self)
 
     # ---- seeding and the lab's own API ---------------------------------------------------------------------------
     def ensure_subscription(self, subscription_id=None, display_name=None):
@@ -85,6 +86,8 @@ class Lab:
                 record = json.loads(json.dumps(record))
                 if "keys" in record:
                     record["keys"] = {k: mask(v) for k, v in record["keys"].items()}
+                if "protectedSettings" in record:
+                    record["protectedSettings"] = {k: mask(v) for k, v in record["protectedSettings"].items()}
                 record.pop("resourceIdLower", None)
                 resources.append(record)
             return {
@@ -103,6 +106,7 @@ class Lab:
             found = [self.store.state["client_secret"]]
             for record in self.store.state["resources"].values():
                 found.extend(v for v in (record.get("keys") or {}).values() if v)
+                found.extend(v for v in (record.get("protectedSettings") or {}).values() if isinstance(v, str) and v)
             return sorted(set(found))
 
     def admin(self, method, segments, body):
@@ -156,7 +160,30 @@ class Lab:
                     return 404, {"message": "no workspace with customerId %r" % data.get("customer_id")}
                 services.add_heartbeats(self.store, workspace, data.get("records", []), time_generated=True)
             return 200, {"stored": len(data.get("records", []))}
+        if method == "POST" and what == "arc/machine":
+            return self.arc_machine_control(data)
         return 404, {"message": "no lab control endpoint %s %s" % (method, what)}
+
+    def arc_machine_control(self, data):
+        """Set an Arc machine's status and/or its extension handlers' outcome (tests' stand-in for the agent)."""
+        with self.store.lock:
+            record = self.store.get(data.get("machine_id") or "")
+            if not record or record["kind"] != "arcMachine":
+                return 404, {"message": "no Arc machine %r" % data.get("machine_id")}
+            status = data.get("status")
+            if status is not None:
+                if status not in hybridcompute.MACHINE_STATUSES:
+                    return 400, {"message": "status must be one of %s" % ", ".join(hybridcompute.MACHINE_STATUSES)}
+                hybridcompute.set_status(record, status)
+            try:
+                hybridcompute._apply_handlers(record, data.get("extension_handlers"))  # pylint: disable=protected-access
+            except hybridcompute.AgentAnswer as exc:
+                return 400, {"message": str(exc)}
+            if status == "Connected":
+                self.handlers.settle_machine(record)
+                self.handlers.activate_workers(record)
+            self.store.save()
+            return 200, self.handlers.render_machine(record)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -267,6 +294,9 @@ class Handler(BaseHTTPRequestHandler):
             operation, write, handler, namespace, names = found
             return "arm", operation, write, lambda: self.arm(operation, write, handler, namespace, names, segments,
                                                              query, body)
+        if first == "arcagent":
+            operation = hybridcompute.agent_route(method, segments[1:])
+            return "arcagent", operation, method != "GET", lambda: self.arc_agent(operation, segments[1:], body)
         if first == "agentsvc":
             operation = services.agentsvc_route(method, segments[1:])
             return "agentsvc", operation, True, lambda: self.agentsvc(operation, segments[1:], body)
@@ -336,6 +366,21 @@ class Handler(BaseHTTPRequestHandler):
             # Front-door checks (token, api-version, subscription, resource group, location) answer wrapped even for
             # the Automation provider; the provider's own answers are flat.
             return self.send(exc.status, exc.body(), exc.headers), 0
+
+    def arc_agent(self, operation, segments, body):
+        if not operation:
+            return self.send(404, {"error": {"code": "NotModelledByLab", "message": "%s %s is not modelled by the lab."
+                                             % (self.command, self.path.split("?")[0])}}), 0
+        store = self.lab.store
+        try:
+            with store.lock:
+                self.lab.dirty = False
+                status, answer = hybridcompute.agent_call(self.lab, operation, segments, self.headers, body)
+                if operation != "ArcAgent_GoalState" or self.lab.dirty:
+                    store.save()
+        except hybridcompute.AgentAnswer as exc:
+            return self.send(exc.status, exc.body), 0
+        return self.send(status, answer), 0
 
     def agentsvc(self, operation, segments, body):
         if not operation:

@@ -222,6 +222,7 @@ class Store:
                 "arm": {"reads": 0, "writes": 0, "by_operation": {}, "by_status": {}},
                 "token": {"requests": 0, "failures": 0, "discovery": 0},
                 "agentsvc": {"register": 0, "deregister": 0, "ping": 0, "failures": 0},
+                "arcagent": {"connect": 0, "disconnect": 0, "heartbeat": 0, "goal_state": 0, "failures": 0},
                 "ods": {"posts": 0, "records": 0, "failures": 0},
                 "oms": {"configuration": 0, "failures": 0},
                 "query": {"requests": 0, "failures": 0},
@@ -249,6 +250,13 @@ class Store:
                     c["agentsvc"][key] += 1
                 if status >= 400:
                     c["agentsvc"]["failures"] += 1
+            elif surface == "arcagent":
+                key = {"ArcAgent_Connect": "connect", "ArcAgent_Disconnect": "disconnect",
+                       "ArcAgent_Heartbeat": "heartbeat", "ArcAgent_GoalState": "goal_state"}.get(operation)
+                if key and status < 400:
+                    c["arcagent"][key] += 1
+                if status >= 400:
+                    c["arcagent"]["failures"] += 1
             elif surface == "ods":
                 if status < 400:
                     c["ods"]["posts"] += 1

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 
+from . import arc_agent
 from . import client
 
 LABCTL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "labctl")
@@ -120,3 +121,30 @@ class LabControl:
             return []
         with open(path, encoding="utf-8") as handle:
             return [json.loads(line) for line in handle if line.strip()]
+
+    # ---- Azure Arc (Microsoft.HybridCompute) ---------------------------------------------------------------------
+    def arc_agent(self):
+        """An ``arc_agent.ArcAgentClient`` signed in as the lab's service principal (what azcmagent does)."""
+        azure = read_lab_json(self.lab_dir)["azure"]
+        env = azure["env"]
+        return arc_agent.ArcAgentClient(azure["url"], azure["ca_bundle"], env["AZURE_TENANT"], env["AZURE_CLIENT_ID"],
+                                        env["AZURE_SECRET"])
+
+    def arc_connect(self, name, resource_group=None, location=None, subscription_id=None, **facts):
+        """Connect a Windows machine as its agent would; returns the machine (ARM shape). ``facts`` as
+        ``ArcAgentClient.connect`` takes them; osType windows and computerName = name unless given."""
+        azure = read_lab_json(self.lab_dir)["azure"]
+        facts.setdefault("osType", "windows")
+        facts.setdefault("osName", "Microsoft Windows Server 2022 Datacenter")
+        facts.setdefault("osVersion", "10.0.20348.2849")
+        facts.setdefault("agentVersion", "1.48.02881.1941")
+        facts.setdefault("computerName", name)
+        return self.arc_agent().connect(subscription_id or azure["subscription_id"],
+                                        resource_group or azure["resource_group"], name,
+                                        location or azure["location"], **facts)
+
+    def arc_machine(self, machine_id, status=None, extension_handlers=None):
+        """Set a machine's status (Connected, Disconnected, Error, AwaitingConnection) and/or what its extension
+        handlers do with the next operation (``{"<publisher>.<type>": {"outcome": "succeed|fail|hang", "message"}}``)."""
+        return self._admin().call("POST", "arc/machine", {"machine_id": machine_id, "status": status,
+                                                          "extension_handlers": extension_handlers})
