@@ -36,7 +36,7 @@ $module.Result.account_id = $null
 Function Restart-HealthService {
     # The agent re-reads the worker registry when it starts; without this a re-registration after a manual cleanup
     # still fails with "Machine is already registered".
-    Restart-Service -Name HealthService -Force
+    Restart-Service -Name HealthService -Force -ErrorAction Stop
 }
 
 Function Get-RegistrationFailureHint {
@@ -139,7 +139,7 @@ if (-not $registrationModule) {
     $module.FailJson("The HybridRegistration module did not arrive in $($agent.install_directory)\AzureAutomation within $waitTimeout seconds. Likely causes: the workspace does not have the AzureAutomation solution enabled, or the agent is not connected to it (attached workspaces: $($connections -join ', '); status 0 means connected).")
 }
 try {
-    Import-Module -Name $registrationModule.path -Force
+    Import-Module -Name $registrationModule.path -Force -ErrorAction Stop
 }
 catch {
     $module.FailJson("Failed to import the HybridRegistration module from '$($registrationModule.path)': $($_.Exception.Message)", $_)
@@ -150,7 +150,7 @@ if ($registrations.Count -gt 0) {
     $sameAccount = @($registrations | Where-Object { $null -eq $_.account_id -or $_.account_id -eq $accountId }).Count -gt 0
     if ($sameAccount) {
         try {
-            Remove-HybridRunbookWorker -Url $url -Key $key
+            $null = Remove-HybridRunbookWorker -Url $url -Key $key
         }
         catch {
             $reason = $_.Exception.Message
@@ -189,7 +189,7 @@ $attempt = 0
 while ($true) {
     $attempt++
     try {
-        Add-HybridRunbookWorker -GroupName $groupName -Url $url -Key $key
+        $null = Add-HybridRunbookWorker -GroupName $groupName -Url $url -Key $key
         break
     }
     catch {

@@ -72,11 +72,8 @@ Function Get-TlsSetting {
     $schannel = 'HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client'
     $enabled = Get-RegistryDword -Path $schannel -Name 'Enabled'
     $disabledByDefault = Get-RegistryDword -Path $schannel -Name 'DisabledByDefault'
-    $strongCrypto = @(
-        'HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319',
-        'HKLM:\SOFTWARE\WOW6432Node\Microsoft\.NETFramework\v4.0.30319'
-    ) | ForEach-Object { Get-RegistryDword -Path $_ -Name 'SchUseStrongCrypto' }
-    $strongCryptoSet = (@($strongCrypto)[0] -eq 1)
+    # The module and the agent run 64-bit, so the 64-bit registry view decides; the fix sets both views.
+    $strongCryptoSet = (Get-RegistryDword -Path 'HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319' -Name 'SchUseStrongCrypto') -eq 1
 
     @{
         tls12_enabled = -not (($null -ne $enabled -and $enabled -eq 0) -or ($null -ne $disabledByDefault -and $disabledByDefault -ne 0))
@@ -259,12 +256,12 @@ if ($needsInstall) {
             }
         }
 
-        # Extract first, then run setup.exe: the self-extractor's own command line is length limited and rejects some
-        # setup properties; the workspace is attached afterwards through the configuration object so its key never
-        # appears on a command line.
+        # Extract first (quietly: a prompt would hang a WinRM session), then run setup.exe: the self-extractor's own
+        # command line is length limited and rejects some setup properties. The workspace is attached afterwards
+        # through the configuration object so its key never appears on a command line.
         $extractDirectory = Join-Path -Path $workDirectory -ChildPath 'extracted'
         New-Item -Path $extractDirectory -ItemType Directory -Force | Out-Null
-        $exitCode = Invoke-Installer -FilePath $installer -ArgumentList @('/c', "/t:`"$extractDirectory`"") -WorkingDirectory $workDirectory
+        $exitCode = Invoke-Installer -FilePath $installer -ArgumentList @('/c', "/t:`"$extractDirectory`"", '/q') -WorkingDirectory $workDirectory
         $setup = Join-Path -Path $extractDirectory -ChildPath 'setup.exe'
         if ($exitCode -ne 0 -or -not (Test-Path -LiteralPath $setup -PathType Leaf)) {
             $module.FailJson("Extracting the Log Analytics agent installer '$installer' failed (exit code $exitCode).")
@@ -334,20 +331,20 @@ if ($toAdd.Count -gt 0 -or $toRemove.Count -gt 0 -or $proxyChanges) {
     if (-not $module.CheckMode) {
         try {
             foreach ($id in @($toRemove) + @($toReattach)) {
-                $configuration.RemoveCloudWorkspace($id)
+                $null = $configuration.RemoveCloudWorkspace($id)
             }
             foreach ($workspace in $toAdd) {
                 if ($workspace.cloud -eq 'AzureCloud') {
-                    $configuration.AddCloudWorkspace($workspace.id, $workspace.key)
+                    $null = $configuration.AddCloudWorkspace($workspace.id, $workspace.key)
                 }
                 else {
-                    $configuration.AddCloudWorkspace($workspace.id, $workspace.key, $cloudTypeCodes[$workspace.cloud])
+                    $null = $configuration.AddCloudWorkspace($workspace.id, $workspace.key, $cloudTypeCodes[$workspace.cloud])
                 }
             }
             if ($proxyChanges) {
-                $configuration.SetProxyInfo($proxyUrl, [String]$module.Params.proxy_username, [String]$module.Params.proxy_password)
+                $null = $configuration.SetProxyInfo($proxyUrl, [String]$module.Params.proxy_username, [String]$module.Params.proxy_password)
             }
-            $configuration.ReloadConfiguration()
+            $null = $configuration.ReloadConfiguration()
         }
         catch {
             $module.FailJson("Failed to update the Log Analytics agent's workspaces or proxy through AgentConfigManager.MgmtSvcCfg: $($_.Exception.Message)", $_)

@@ -246,7 +246,7 @@ def _install(call, result, agent, current_workspaces, listed_ids):
         if not build.get("version") or not build.get("product_code"):
             # Not a self-extractor the lab knows: Start-Process refuses it like Windows refuses a non-executable.
             raise hostmod.WindowsError("This command cannot be run due to the error: %1 is not a valid Win32 application.")
-        host.run_process('"%s" /c /t:"%s"' % (installer, extract_dir), 0)
+        host.run_process('"%s" /c /t:"%s" /q' % (installer, extract_dir), 0)
         host.add_file(extract_dir + "\\setup.exe", b"lab stand-in setup.exe")
         host.add_file(extract_dir + "\\MOMAgent.msi", b"lab stand-in MOMAgent.msi")
         if agent["installed"]:
