@@ -232,3 +232,17 @@ def test_put_fetch_mkdtemp_and_cleanup_through_the_connection_plugin(lab, tmp_pa
         assert rc == 0 and out.decode().strip() == "C:\\Users\\labadmin\\Documents"
     finally:
         conn.close()
+
+
+def test_fact_gathering_models_the_minimum_subset_only(lab):
+    minimum = lab.run_play([{"ansible.builtin.debug": {"msg": "{{ ansible_distribution }} PS{{ ansible_powershell_version }}"
+                                                              " {{ ansible_env.USERPROFILE }}"}}],
+                           hosts="win-001", gather_facts=True, play_options={"gather_subset": ["!all"]})
+    assert minimum.ok("win-001", 1), minimum.result("win-001", 0)
+    assert minimum.result("win-001", 1)["msg"] == "Microsoft Windows Server 2019 Datacenter PS5 C:\\Users\\labadmin"
+    everything = lab.run_play([{"ansible.builtin.debug": {"msg": "unreached"}}], hosts="win-001", gather_facts=True)
+    gathered = everything.result("win-001", 0)["failed_modules"]["ansible.legacy.setup"]
+    assert gathered["failed"] is True
+    assert gathered["msg"].startswith("ansible.windows.setup gather_subset all_ipv4_addresses, all_ipv6_addresses")
+    assert gathered["msg"].endswith("is not modelled by the lab (gather_subset: ['!all'] gathers the minimum set it "
+                                    "models)")

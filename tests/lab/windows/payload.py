@@ -155,7 +155,8 @@ class Executor:
             if variable.get("Name") == "complex_args":
                 complex_args = variable.get("Value") or {}
         self.stats.module(host.name, fqcn)
-        result, rc = models.dispatch(fqcn, host, complex_args, stats=self.stats.counters)
+        user = username.split("\\")[-1].split("@")[0]
+        result, rc = models.dispatch(fqcn, host, complex_args, stats=self.stats.counters, user=user)
         return _json_out(result), b"", rc
 
     @staticmethod

@@ -132,9 +132,13 @@ class WindowsLab:
 
     # --- ansible --------------------------------------------------------------------------------------------------
     def run_play(self, tasks, hosts="windows", check=False, diff=False, extra_vars=None, forks=5, env=None,
-                 gather_facts=False, timeout=300):
-        """Run one play of ``tasks`` (list of task dicts) and return a :class:`PlayResult`."""
-        play = [{"name": "lab play", "hosts": hosts, "gather_facts": gather_facts, "tasks": tasks}]
+                 gather_facts=False, timeout=300, play_options=None):
+        """Run one play of ``tasks`` (list of task dicts) and return a :class:`PlayResult`.
+
+        ``play_options``: more play keywords (for example ``{"gather_subset": ["!all"]}``).
+        """
+        play = [dict({"name": "lab play", "hosts": hosts, "gather_facts": gather_facts, "tasks": tasks},
+                     **(play_options or {}))]
         fd, path = tempfile.mkstemp(suffix=".yml", dir=self.dir)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(play, handle)

@@ -8,6 +8,7 @@ One file per modelled module in this folder. A model is a function decorated wit
     def win_example(call):
         # call.params: validated args (defaults filled, types converted), no `_ansible_*` keys
         # call.host: windows.host.Host (locked for the duration of the call, saved afterwards)
+        # call.user: the account the WinRM connection authenticated as
         # call.check_mode / call.diff / call.verbosity / call.warn(msg) / call.fail(msg, **extra)
         return {"changed": False}
 
@@ -82,8 +83,9 @@ class Model:
 class Call:
     """What a model sees: validated params, the host, the task flags, and helpers to warn/fail."""
 
-    def __init__(self, fqcn, host, params, check_mode, diff, verbosity, raw_args):
+    def __init__(self, fqcn, host, params, check_mode, diff, verbosity, raw_args, user=None):
         self.fqcn = fqcn
+        self.user = user or "labadmin"  # the account the WinRM connection authenticated as
         self.host = host
         self.params = params
         self.check_mode = check_mode
@@ -162,7 +164,7 @@ def _split_args(raw_args):
     return params, internal
 
 
-def dispatch(fqcn, host, raw_args, check_mode=None, diff=None, stats=None):
+def dispatch(fqcn, host, raw_args, check_mode=None, diff=None, stats=None, user=None):
     """Run the model of ``fqcn`` against ``host`` with the module args exactly as Ansible sent them.
 
     ``raw_args`` may hold ``_ansible_check_mode`` / ``_ansible_diff`` / ``_ansible_verbosity`` /
@@ -195,7 +197,7 @@ def dispatch(fqcn, host, raw_args, check_mode=None, diff=None, stats=None):
                 "msg": "remote module (%s) does not support check mode" % module_name}, 0
 
     call = Call(fqcn, host, validation.validated_parameters, check_mode, diff,
-                int(internal.get("_ansible_verbosity") or 0), params)
+                int(internal.get("_ansible_verbosity") or 0), params, user)
     rc = 0
     try:
         result = model.func(call) or {}
