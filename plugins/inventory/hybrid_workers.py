@@ -87,7 +87,7 @@ notes:
 seealso:
   - module: azure_automation.hybrid_worker.hybrid_worker_group_info
 author:
-  - azure_automation.hybrid_worker maintainers
+  - Hybrid worker collection maintainers (@azure-automation)
 """
 
 EXAMPLES = r"""
@@ -96,6 +96,7 @@ plugin: azure_automation.hybrid_worker.hybrid_workers
 resource_group: rg-automation
 automation_account: aa-hybrid-workers
 
+---
 # stale.hybrid_workers.yml: one group of stale workers, connection address from Azure, cached for ten minutes
 plugin: azure_automation.hybrid_worker.hybrid_workers
 resource_group: rg-automation
