@@ -2,8 +2,9 @@
 # Lay out the collection where Ansible tools look for it, without moving the repository:
 #   .build/collections/ansible_collections/azure_automation/hybrid_worker  -> symlink to the checkout
 #       (for ansible-playbook, ansible-doc and pytest imports; ANSIBLE_COLLECTIONS_PATH=.build/collections)
-#   .build/sanity/ansible_collections/azure_automation/hybrid_worker         -> a copy of the tracked and
-#       untracked-but-not-ignored files (ansible-test insists on running from a real path of that shape)
+#   .build/sanity.XXXX/ansible_collections/azure_automation/hybrid_worker    -> a copy of the tracked and
+#       untracked-but-not-ignored files (ansible-test insists on running from a real path of that shape); one
+#       folder per run, so two runs at once do not pull files from under each other
 # Usage: collection_tree.sh link | copy
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,8 +17,8 @@ link)
     echo "$root/.build/collections"
     ;;
 copy)
-    dest=$root/.build/sanity/ansible_collections/azure_automation/hybrid_worker
-    rm -rf "$dest"
+    mkdir -p "$root/.build"
+    dest=$(mktemp -d "$root/.build/sanity.XXXXXX")/ansible_collections/azure_automation/hybrid_worker
     mkdir -p "$dest"
     cd "$root"
     git ls-files -z --cached --others --exclude-standard \

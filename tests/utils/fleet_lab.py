@@ -19,8 +19,9 @@ RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<chan
 
 def labctl(lab_dir, *args, check=True):
     """Run ``labctl`` with this Python; returns its stdout (parsed when it is JSON)."""
-    proc = subprocess.run([sys.executable, LABCTL] + list(args) + ["--dir", lab_dir], capture_output=True, text=True,
-                          check=False)
+    # `--dir` right after the command: `fault` takes the rest of the line as its options.
+    proc = subprocess.run([sys.executable, LABCTL, args[0], "--dir", lab_dir] + list(args[1:]), capture_output=True,
+                          text=True, check=False)
     if check and proc.returncode != 0:
         raise RuntimeError("labctl %s failed (%d): %s" % (" ".join(args), proc.returncode, proc.stderr.strip()))
     try:

@@ -39,6 +39,7 @@ if [ -f "${HOME:-/nonexistent}/.config/pip/pip.conf" ]; then
 fi
 
 tree=$("$root/tests/utils/collection_tree.sh" copy)
+trap 'rm -rf "${tree%/ansible_collections/*}"' EXIT
 cd "$tree"
 export HOME=$home
 export PATH=$venv/bin:$PATH
