@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the azure_automation.hybrid_worker collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Automation account, hybrid worker group and worker helpers shared by the account-scoped modules."""
+"""Automation account, hybrid worker group and worker functions shared by the account-scoped modules."""
 
 from __future__ import absolute_import, division, print_function
 

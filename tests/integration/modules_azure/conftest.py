@@ -1,4 +1,4 @@
-"""One Azure lab per test session, and a runner that drives ansible-playbook against it.
+"""One Azure lab per pytest run, and a runner that drives ansible-playbook against it.
 
 The modules reach the lab only through what a user would set: the ``azure.env`` variables of the lab's ``lab.json``.
 Every playbook runs at -vvv and its whole output is searched for the lab's secrets (client secret, token signing key,
