@@ -181,3 +181,30 @@ def test_missing_account_is_named(lab, tmp_path):
     assert result.returncode != 0
     assert ("hybrid_workers inventory: Automation account 'aa-does-not-exist' was not found in resource group '%s'"
             % azure["resource_group"]) in " ".join(result.stderr.split())
+
+
+def test_throttled_list_is_retried(lab, tmp_path):
+    """A 429 with Retry-After on the group list is retried (max_retries), not reported as a failure."""
+    control = lab["control"]
+    control.reset_stats()
+    control.fault("throttle", operation="HybridRunbookWorkerGroup_ListByAutomationAccount", count=1, retry_after=0)
+    try:
+        inventory = ansible_inventory(lab, "-i", lab_config(lab, tmp_path), "--list")
+    finally:
+        control.clear_faults()
+    assert hosts_of(inventory, "hybrid_worker_group_web_servers") == ["web01", "web02"]
+    by_status = control.stats()["arm"]["by_status"]
+    assert by_status.get("429") == 1, by_status
+
+
+def test_no_secret_in_verbose_output_or_cache(lab, tmp_path):
+    cache_dir = tmp_path / "cache"
+    config = lab_config(lab, tmp_path, cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(cache_dir))
+    result = ansible_inventory(lab, "-i", config, "--list", "-vvvv", check=False)
+    assert result.returncode == 0, result.stderr
+    secrets = [s for s in lab["control"].secrets() if len(s) >= 8]
+    assert secrets
+    cached = "".join(path.read_text() for path in cache_dir.iterdir())
+    assert "web01" in cached.lower()
+    for secret in secrets:
+        assert secret not in result.stdout and secret not in result.stderr and secret not in cached
