@@ -474,3 +474,17 @@ def test_verbose_output_of_a_full_onboarding_holds_no_secret(lab):
     assert "win-022" in proc.stdout and "changed=3" in proc.stdout
     output = proc.stdout + proc.stderr
     assert not [s for s in lab.secrets() if s in output]
+
+
+def test_azure_reads_follow_groups_not_hosts(lab):
+    lab.handover()  # the Azure side exists
+    reads = {}
+    for targets in ("win-001,win-002", "windows"):
+        lab.fleet.labctl("stats", "--reset")
+        run = lab.fleet.run_playbook(lab.azure_path, extra_vars=dict(lab.vars, targets=targets), env=lab.env)
+        assert run.returncode == 0, run.stderr
+        arm = json.loads(lab.fleet.labctl("stats").stdout)["azure"]["arm"]
+        assert arm["writes"] == 0
+        reads[targets] = arm["reads"]
+    # Two hosts in two groups cost as many reads as the whole fleet in the same two groups.
+    assert reads["win-001,win-002"] == reads["windows"]
