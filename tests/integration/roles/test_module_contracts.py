@@ -189,6 +189,28 @@ def test_worker_model_returns_the_documented_keys():
         assert set(result) - generic == documented
 
 
+def test_agent_model_reports_the_newest_hybrid_registration_by_version_number():
+    host = _bare_host()
+    args = {"installer_path": "C:\\share\\MMASetup-AMD64.exe"}
+    assert not _run(agent_model.FQCN, host, args).get("failed")
+    for version in ("7.3.1722.0", "7.3.702.0", "7.2.12024.0"):
+        host.add_hybrid_registration(version)
+    result = _run(agent_model.FQCN, host, args)
+    assert result["hybrid_registration_version"] == "7.3.1722.0"
+    assert result["hybrid_registration_path"] == ("C:\\Program Files\\Microsoft Monitoring Agent\\Agent\\AzureAutomation\\"
+                                                  "7.3.1722.0\\HybridRegistration\\HybridRegistration.psd1")
+
+
+def test_worker_model_never_touches_a_system_worker_or_the_key_on_bad_input():
+    host = _bare_host("2019+system-worker")
+    before = json.dumps(host.state, sort_keys=True)
+    result = _run(worker_model.FQCN, host, {"group_name": "bad/group", "url": REGISTRATION_URL, "key": "s3cr3t-key"})
+    assert result["failed"] is True
+    assert result["msg"] == worker_model.message("bad_group", group="bad/group")
+    assert "s3cr3t-key" not in json.dumps(result)
+    assert json.dumps(host.state, sort_keys=True) == before
+
+
 def test_model_sentence_extraction_sees_interpolations():
     # Guards the helper above: a message with interpolations must come out with placeholders, not be dropped.
     sentences = ps1_sentences("win_hybrid_runbook_worker")
