@@ -1,7 +1,7 @@
 """Model of ``azure_automation.hybrid_worker.win_hybrid_runbook_worker`` (``plugins/modules/win_hybrid_runbook_worker.ps1``).
 
 Same contract as the PowerShell module: options from its ``.yml`` sidecar, the same order of checks and the same
-messages (:data:`MESSAGES`, kept equal to the ``.ps1`` sentences by ``tests/integration/roles/test_module_contracts.py``),
+messages (:data:`MESSAGES`, kept equal to the ``.ps1`` sentences by ``tests/integration/roles/test_windows_module_models.py``),
 the result keys of the sidecar's RETURN, and its check-mode and diff behaviour. Registry detection, registration and
 deregistration go through :mod:`windows.host` (windows-host reference sections 2.2-2.6 and 7).
 """

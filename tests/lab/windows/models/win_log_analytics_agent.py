@@ -2,7 +2,7 @@
 
 Same contract as the PowerShell module: options from its ``.yml`` sidecar, the same order of checks, the same
 messages (:data:`MESSAGES`, kept equal to the ``FailJson``/``Warn`` sentences of the ``.ps1`` by
-``tests/integration/roles/test_module_contracts.py``), the same result keys (the sidecar's RETURN) and the same
+``tests/integration/roles/test_windows_module_models.py``), the same result keys (the sidecar's RETURN) and the same
 check-mode and diff behaviour. Host facts and transitions come from :mod:`windows.host` (windows-host reference
 sections 3 and 7).
 """
