@@ -276,8 +276,11 @@ def test_bare_host_converges_and_a_rerun_changes_nothing(lab):
 def test_check_mode_on_a_bare_host_reports_changes_and_changes_nothing(lab):
     lab.handover()  # the Azure side must exist for check mode to read the keys
     before = lab.host("win-002")
+    lab.fleet.labctl("stats", "--reset")
     run = lab.onboard("win-002", check=True)
     assert run.returncode == 0, run.stderr
+    azure = json.loads(lab.fleet.labctl("stats").stdout)["azure"]
+    assert azure["arm"]["writes"] == 0 and azure["agentsvc"]["register"] == 0
     assert task_result(run, AGENT_TASK, "win-002")["changed"] is True
     worker = task_result(run, WORKER_TASK, "win-002")
     assert worker["changed"] is True and worker["group"] == "hrw-west"
