@@ -34,7 +34,7 @@ def test_relative_links_resolve(doc):
     for target in LINK.findall(text):
         if re.match(r"^[a-z]+://|^mailto:", target):
             continue
-        path, _, anchor = target.partition("#")
+        path, _hash, anchor = target.partition("#")
         resolved = os.path.normpath(os.path.join(os.path.dirname(doc), path)) if path else doc
         if not os.path.exists(os.path.join(ROOT, resolved)):
             broken.append("%s (no file %s)" % (target, resolved))
