@@ -211,6 +211,48 @@ def test_worker_model_never_touches_a_system_worker_or_the_key_on_bad_input():
     assert json.dumps(host.state, sort_keys=True) == before
 
 
+def test_agent_model_proxy_and_cloud_changes_are_idempotent():
+    host = _bare_host()
+    base = {"installer_path": "C:\\share\\MMASetup-AMD64.exe",
+            "workspaces": [{"id": WORKSPACE_ID, "key": WORKSPACE_KEY}]}
+    assert _run(agent_model.FQCN, host, base)["changed"] is True
+    with_proxy = dict(base, proxy_url="proxy.example.com:8080", proxy_username="svc", proxy_password="pr0xy-pass")
+    first = _run(agent_model.FQCN, host, with_proxy)
+    assert (first["changed"], first["proxy_url"]) == (True, "proxy.example.com:8080")
+    assert first["diff"]["before"]["proxy_url"] == "" and "pr0xy-pass" not in json.dumps(first)
+    assert _run(agent_model.FQCN, host, with_proxy)["changed"] is False
+
+    gov = dict(base, workspaces=[{"id": WORKSPACE_ID, "key": WORKSPACE_KEY, "cloud": "AzureUSGovernment"}])
+    moved = _run(agent_model.FQCN, host, gov)
+    assert moved["changed"] is True and [w["cloud"] for w in moved["workspaces"]] == ["AzureUSGovernment"]
+    assert _run(agent_model.FQCN, host, gov)["changed"] is False
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"proxy_username": "svc"}, agent_model.message("proxy_credentials")),
+    ({"installer_checksum": "abc"}, agent_model.message("bad_checksum")),
+    ({"minimum_version": "ten"}, agent_model.message("bad_minimum_version", value="ten")),
+    ({"workspaces": [{"id": "not-a-guid", "key": "k"}]}, agent_model.message("bad_workspace_id", id="not-a-guid")),
+    ({"installer_path": None}, agent_model.message("checksum_required")),
+])
+def test_agent_model_rejects_bad_input_before_any_change(args, message):
+    host = _bare_host()
+    before = json.dumps(host.state, sort_keys=True)
+    params = dict({"installer_path": "C:\\share\\MMASetup-AMD64.exe"}, **args)
+    params = {k: v for k, v in params.items() if v is not None}
+    result = _run(agent_model.FQCN, host, params)
+    assert (result["failed"], result["msg"]) == (True, message)
+    assert json.dumps(host.state, sort_keys=True) == before
+
+
+def test_agent_model_checks_the_checksum_of_a_local_installer():
+    host = _bare_host()
+    result = _run(agent_model.FQCN, host, {"installer_path": "C:\\share\\MMASetup-AMD64.exe",
+                                           "installer_checksum": "0" * 64})
+    assert result["failed"] is True and "not the expected installer_checksum " + "0" * 64 in result["msg"]
+    assert host.installed_product(hostmod.MMA_DISPLAY_NAME) is None
+
+
 def test_model_sentence_extraction_sees_interpolations():
     # Guards the helper above: a message with interpolations must come out with placeholders, not be dropped.
     sentences = ps1_sentences("win_hybrid_runbook_worker")
