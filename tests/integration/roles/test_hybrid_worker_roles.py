@@ -491,3 +491,18 @@ def test_azure_reads_follow_groups_not_hosts(lab):
         reads[targets] = arm["reads"]
     # Two hosts in two groups cost as many reads as the whole fleet in the same two groups.
     assert reads["win-001,win-002"] == reads["windows"]
+
+
+def test_missing_handover_inputs_fail_with_a_clear_message(lab):
+    before = lab.host("win-002")
+    run = lab.converge_windows("win-002", hybrid_runbook_worker_registration_key="",
+                               log_analytics_agent_workspaces=[{"id": "", "key": ""}])
+    agent = task_result(run, "Check that every workspace has an id and a key", "win-002")
+    assert agent["failed"] is True
+    assert agent["msg"].startswith("log_analytics_agent_workspaces needs an id and a key for every workspace")
+    assert lab.host("win-002")["processes"] == before["processes"]
+    run = lab.converge_windows("win-002", hybrid_runbook_worker_registration_key="",
+                               log_analytics_agent_state="absent")
+    worker = task_result(run, "Check the registration inputs", "win-002")
+    assert worker["failed"] is True and "the registration URL and key" in worker["msg"]
+    assert lab.secrets()[2] not in json.dumps(run.data)
