@@ -31,9 +31,10 @@ INSTALLERS = {
     "mma_x64": ("MMASetup-AMD64.exe", profiles.MMA_CURRENT, "AMD64"),
     "mma_x86": ("MMASetup-i386.exe", profiles.MMA_CURRENT, "i386"),
     "mma_x64_old": ("old/MMASetup-AMD64.exe", profiles.MMA_OLD, "AMD64"),
+    "arc_agent": ("AzureConnectedMachineAgent.msi", profiles.ARC_CURRENT, "AMD64"),
 }
 DRIFT_KINDS = ("stop-service", "uninstall-agent", "remove-workspace", "unregister", "move-group",
-               "delete-azure-worker", "remove-psmodule")
+               "delete-azure-worker", "remove-psmodule", "arc-disconnect", "stale-v2-keys")
 
 
 # --- paths ---------------------------------------------------------------------------------------------------------
@@ -107,9 +108,9 @@ def _address(base, index):
 
 
 def _installer_bytes(build, platform):
-    manifest = {"product": hostmod.MMA_DISPLAY_NAME, "version": build["version"],
-                "product_code": build["product_code"], "platform": platform, "package": "IExpress",
-                "contains": ["setup.exe", "MOMAgent.msi"]}
+    manifest = {"product": build.get("product", hostmod.MMA_DISPLAY_NAME), "version": build["version"],
+                "product_code": build["product_code"], "platform": platform, "package": build.get("package", "IExpress"),
+                "contains": build.get("contains", ["setup.exe", "MOMAgent.msi"])}
     head = b"HYBRID-WORKER-LAB STAND-IN INSTALLER\n" + json.dumps(manifest, sort_keys=True).encode() + b"\n"
     filler = hashlib.sha256(head).digest() * 2048  # 64 KiB of deterministic padding: a download worth the name
     return head + filler
@@ -365,6 +366,19 @@ def drift(lab_dir, lab, name, kind, argument=None):
             changed = host.remove_user_worker_keys()
             if host.service(hostmod.MMA_SERVICE):
                 host.restart_service()
+        elif kind == "arc-disconnect":
+            # An operator ran `azcmagent disconnect` (the Azure resource goes with the lab's own identity).
+            agent = host.arc_agent()
+            if not agent or not agent["resource_name"]:
+                raise ValueError("%s has no connected Arc agent" % name)
+            changed = host.arc_disconnect('"%s" disconnect' % hostmod.AZCMAGENT, context.machine_identity)
+        elif kind == "stale-v2-keys":
+            # The extension was removed through Azure while the host was away: service and plugin folder gone, the
+            # V2 registry keys stay (reference 5.2).
+            if not host.hybrid_worker_v2()["registry_keys"]:
+                host.install_hybrid_worker_extension("1.1.13", "https://%s.jrds.invalid/automationAccounts/%s"
+                                                     % (profiles.FOREIGN_ACCOUNT, profiles.FOREIGN_ACCOUNT), "")
+            changed = host.uninstall_hybrid_worker_extension()
         elif kind == "remove-psmodule":
             if not argument:
                 raise ValueError("remove-psmodule needs the module name")

@@ -35,9 +35,11 @@ import copy
 import datetime
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import re
+import threading
 import time
 import uuid
 
@@ -64,6 +66,20 @@ AGENT_DIR = "C:\\Program Files\\Microsoft Monitoring Agent\\Agent"
 AUTOMATION_DIR = AGENT_DIR + "\\AzureAutomation"
 PSMODULE_DIR = "C:\\Program Files\\WindowsPowerShell\\Modules"
 
+# Azure Connected Machine (Arc) agent and the extension-based (V2) worker (reference 5.2, 7 items 3 and 7).
+ARC_DISPLAY_NAME = "Azure Connected Machine Agent"
+ARC_INSTALL_DIR = "C:\\Program Files\\AzureConnectedMachineAgent"
+AZCMAGENT = ARC_INSTALL_DIR + "\\azcmagent.exe"
+ARC_DATA_DIR = "C:\\ProgramData\\AzureConnectedMachineAgent"
+ARC_SERVICES = {"himds": "Azure Hybrid Instance Metadata Service", "GCArcService": "Guest Configuration Arc Service",
+                "ExtensionService": "Guest Configuration Extension Service"}
+AZURE_HYBRID_WORKER_KEY = "HKLM:\\SOFTWARE\\Microsoft\\Azure\\HybridWorker"
+HYBRID_WORKER_SERVICE = "HybridWorkerService"
+HYBRID_WORKER_HANDLER = "Microsoft.Azure.Automation.HybridWorker.HybridWorkerForWindows"
+HYBRID_WORKER_PLUGIN_DIR = "C:\\Packages\\Plugins\\" + HYBRID_WORKER_HANDLER
+# The lab's Azure models the public cloud only.
+ARC_CLOUDS = ("AzureCloud",)
+
 # Lab-chosen codes for the workspace registry mirror's `Connection Status` (only 0 = connected is documented).
 CONNECTION_OK = 0
 CONNECTION_AUTH_FAILED = 1
@@ -80,6 +96,7 @@ FAULT_KINDS = {
     "checksum-mismatch": "downloaded bytes are corrupted (one byte flipped)",
     "registration": "agent service answers registration with this HTTP status [401]",
     "hybrid-registration-never": "the HybridRegistration solution push never arrives",
+    "arc-connect": "azcmagent connect cannot reach Azure Arc (network failure)",
 }
 
 DEFAULT_SETTINGS = {"hybrid_registration_delay": 2.0, "hybrid_registration_version": "7.3.1722.0"}
@@ -661,6 +678,223 @@ class Host:
             self.remove_path(mod["path"])
         return bool(doomed)
 
+    # --- Azure Connected Machine (Arc) agent (lab-modelled; reference 5.2/5.3, azcmagent documentation) -------------
+    def arc_agent(self):
+        """The agent's local configuration (what ``azcmagent show`` reads), or None when the agent is not installed."""
+        if self.installed_product(ARC_DISPLAY_NAME) is None:
+            return None
+        return self.state.setdefault("arc_agent", _disconnected_arc_state())
+
+    def arc_show(self):
+        """``azcmagent show -j``: status, resource coordinates and agent version (keys as the agent prints them)."""
+        agent = self.arc_agent()
+        if agent is None:
+            raise WindowsError("The term '%s' is not recognized as the name of a cmdlet, function, script file, or "
+                               "operable program." % AZCMAGENT)
+        product = self.installed_product(ARC_DISPLAY_NAME)
+        return {"status": agent["status"], "resourceName": agent["resource_name"],
+                "resourceGroup": agent["resource_group"], "subscriptionId": agent["subscription_id"],
+                "tenantId": agent["tenant_id"], "location": agent["location"], "cloud": agent["cloud"],
+                "vmId": agent["vm_uuid"], "agentVersion": product.get("DisplayVersion"),
+                "lastHeartbeat": agent.get("last_heartbeat") or ""}
+
+    def install_arc_agent(self, version, product_code, command_line):
+        """``msiexec /i AzureConnectedMachineAgent.msi /qn``: product, ``azcmagent.exe``, services ``himds``,
+        ``GCArcService``, ``ExtensionService`` running. A newer MSI upgrades in place (MSI major upgrade); the
+        ``installer-exit`` fault gives the exit code. Returns the exit code."""
+        exit_code = int(self.fault("installer-exit") or 0)
+        self.run_process(command_line, exit_code)
+        if exit_code:
+            return exit_code
+        existing = self.installed_product(ARC_DISPLAY_NAME)
+        if existing:
+            self.reg_delete(UNINSTALL_KEY + "\\" + existing["product_code"])
+        key = UNINSTALL_KEY + "\\" + product_code
+        self.reg_set(key, "DisplayName", ARC_DISPLAY_NAME)
+        self.reg_set(key, "DisplayVersion", version)
+        self.reg_set(key, "Publisher", "Microsoft Corporation")
+        self.add_file(AZCMAGENT, b"lab stand-in azcmagent.exe")
+        self.add_dir(ARC_DATA_DIR + "\\Tokens")
+        self.add_dir(ARC_DATA_DIR + "\\Config")
+        for name, display in ARC_SERVICES.items():
+            self.state["services"][name] = {"display_name": display, "status": "Running", "start_type": "Automatic"}
+        self.state.setdefault("arc_agent", _disconnected_arc_state())
+        return 0
+
+    def uninstall_arc_agent(self, command_line):
+        """``msiexec /x {ProductCode} /qn``: product, services and local configuration gone (the Azure resource stays
+        if the agent was still connected, as the uninstall documentation warns)."""
+        entry = self.installed_product(ARC_DISPLAY_NAME)
+        if entry is None:
+            return 0
+        exit_code = int(self.fault("installer-exit") or 0)
+        self.run_process(command_line, exit_code)
+        if exit_code:
+            return exit_code
+        self.reg_delete(UNINSTALL_KEY + "\\" + entry["product_code"])
+        for name in ARC_SERVICES:
+            self.state["services"].pop(name, None)
+        self.remove_path(ARC_INSTALL_DIR)
+        self.remove_path(ARC_DATA_DIR)
+        self.state.pop("arc_agent", None)
+        return 0
+
+    def add_secret_file(self, path, size):
+        """A file whose bytes the lab must not keep (a connect configuration holding a secret): facts only."""
+        self.add_dir(path.rsplit("\\", 1)[0])
+        self.state["files"][path.lower()] = {"path": path, "type": "file", "size": size, "sha256": None, "sha1": None,
+                                             "source_url": None, "last_write_time": _now(), "manifest": None}
+
+    def arc_connect(self, command_line, config):
+        """``azcmagent connect --config FILE``; ``config`` = the file's JSON (``tenant-id``, ``subscription-id``,
+        ``resource-group``, ``location``, ``cloud``, ``resource-name``, ``tags``, ``service-principal-id``,
+        ``service-principal-secret``). The agent signs in as the service principal and creates the machine through
+        the Azure lab's Arc agent surface. Failures raise :class:`WindowsError` with exit code 1 and the service's
+        code and message."""
+        agent = self.arc_agent()
+        if agent is None:
+            raise WindowsError("The term '%s' is not recognized as the name of a cmdlet, function, script file, or "
+                               "operable program." % AZCMAGENT)
+        self.run_process(command_line, 0)
+        if agent["status"] == "Connected":
+            self.state["processes"][-1]["exit_code"] = 1
+            raise WindowsError("The machine is already connected to Azure as '%s'; disconnect it first."
+                               % agent["resource_name"], exit_code=1)
+        cloud = config.get("cloud") or "AzureCloud"
+        if cloud not in ARC_CLOUDS:
+            self.state["processes"][-1]["exit_code"] = 1
+            raise WindowsError("Cloud '%s' is not modelled by the lab." % cloud, exit_code=1)
+        if self.fault("arc-connect"):
+            self.state["processes"][-1]["exit_code"] = 1
+            raise WindowsError("Connection to the Azure Arc endpoints failed: Unable to connect to the remote server",
+                               exit_code=1)
+        name = config.get("resource-name") or self.computer_name
+        vm_uuid = self.state.setdefault("vm_uuid", str(uuid.uuid5(uuid.NAMESPACE_DNS, self.name + "." + self.address)))
+        product = self.installed_product(ARC_DISPLAY_NAME)
+        try:
+            client = self.context.arc_client(config.get("tenant-id"), config.get("service-principal-id"),
+                                             config.get("service-principal-secret"))
+            machine = client.connect(
+                config.get("subscription-id"), config.get("resource-group"), name, config.get("location"),
+                tags=_parse_tags(config.get("tags")), vmUuid=vm_uuid, agentVersion=product.get("DisplayVersion"),
+                osName=self.state["os"]["caption"], osVersion=self.state["os"]["version"], osType="windows",
+                computerName=self.computer_name, ipAddress=self.address,
+                extensionHandlers=self._extension_handlers())
+        except self.context.arc_errors() as exc:
+            self.state["processes"][-1]["exit_code"] = 1
+            raise WindowsError(_arc_error_text(exc), exit_code=1) from None
+        agent.update(status="Connected", tenant_id=config.get("tenant-id"), subscription_id=machine["id"].split("/")[2],
+                     resource_group=machine["id"].split("/")[4], resource_name=machine["name"],
+                     location=machine["location"], cloud=cloud, vm_uuid=vm_uuid, resource_id=machine["id"],
+                     last_heartbeat=_iso(_now()))
+        self._apply_extensions(machine)
+        return machine
+
+    def arc_disconnect(self, command_line, service_principal=None):
+        """``azcmagent disconnect``: with ``service_principal`` (tenant, id, secret) the Azure resource is deleted
+        first; without (``--force-local-only``) only the local configuration is reset."""
+        agent = self.arc_agent()
+        if agent is None:
+            raise WindowsError("The term '%s' is not recognized as the name of a cmdlet, function, script file, or "
+                               "operable program." % AZCMAGENT)
+        self.run_process(command_line, 0)
+        if service_principal is not None and agent["resource_name"]:
+            try:
+                self.context.arc_client(*service_principal).disconnect(
+                    agent["subscription_id"], agent["resource_group"], agent["resource_name"])
+            except self.context.arc_errors() as exc:
+                self.state["processes"][-1]["exit_code"] = 1
+                raise WindowsError(_arc_error_text(exc), exit_code=1) from None
+        self.state["arc_agent"] = _disconnected_arc_state()
+        return True
+
+    def arc_sync(self):
+        """The agent reports in (lab-modelled heartbeat with the lab's own identity standing in for the machine's
+        managed identity) and applies what Azure says about its extensions. A deleted resource turns the agent
+        Disconnected (its coordinates stay); subscriptions or groups the lab does not know are left alone."""
+        agent = self.arc_agent()
+        if agent is None or agent["status"] != "Connected" or not self.context.can_sync_arc():
+            return None
+        try:
+            machine = self.context.arc_client().heartbeat(agent["subscription_id"], agent["resource_group"],
+                                                          agent["resource_name"],
+                                                          extension_handlers=self._extension_handlers())
+        except self.context.arc_errors() as exc:
+            if exc.status == 404 and exc.code == "ResourceNotFound":
+                agent["status"] = "Disconnected"
+            return None
+        agent["last_heartbeat"] = _iso(_now())
+        self._apply_extensions(machine)
+        return machine
+
+    def _extension_handlers(self):
+        # With stale V2 keys the Hybrid Worker extension's installer never finishes (reference 5.2, 6: Transitioning).
+        outcome = "hang" if self.hybrid_worker_v2()["stale"] else "succeed"
+        return {HYBRID_WORKER_HANDLER: {"outcome": outcome,
+                                        "message": "stale HybridRunbookWorkerV2 registry keys" if outcome == "hang"
+                                        else None}}
+
+    # --- extension-based (V2) Hybrid Runbook Worker on the host (reference 5.2, section 7 item 7) ------------------
+    def hybrid_worker_v2(self):
+        """``{service, registry_keys, plugin_versions, stale}``; stale = V2 registry keys without the service."""
+        keys = [path for path in (HRW_V2_KEY, AZURE_HYBRID_WORKER_KEY) if self.reg_key(path) is not None]
+        service = self.service(HYBRID_WORKER_SERVICE)
+        return {"service": service["status"] if service else None, "registry_keys": keys,
+                "plugin_versions": self.list_dir(HYBRID_WORKER_PLUGIN_DIR),
+                "stale": bool(keys) and service is None}
+
+    def install_hybrid_worker_extension(self, version, automation_account_url, resource_id):
+        """The extension's ``install.ps1``/``enable.ps1``: plugin folder, V2 registry keys, ``HybridWorkerService``."""
+        base = "%s\\%s" % (HYBRID_WORKER_PLUGIN_DIR, version)
+        if not self.file(base + "\\bin\\install.ps1"):
+            for script in ("install.ps1", "enable.ps1", "disable.cmd", "uninstall.ps1",
+                           "troubleshooter\\TroubleShootWindowsExtension.ps1", "troubleshooter\\PullLogs.ps1"):
+                self.add_file(base + "\\bin\\" + script, b"lab stand-in")
+            self.add_file(base + "\\HybridWorkerPackage\\HybridWorkerAgent\\Orchestrator.Sandbox.exe", b"lab stand-in")
+        settings = base + "\\RuntimeSettings\\0.settings"
+        if not self.file(settings):
+            self.add_file(settings, json.dumps({"AutomationAccountURL": automation_account_url}).encode())
+        subkey = "%s\\%s" % (HRW_V2_KEY, azure_client.account_id_from_url(automation_account_url) or "default")
+        self.reg_set(subkey, "JobRuntimeDataServiceUri", automation_account_url)
+        self.reg_set(subkey, "AzureResourceId", resource_id)
+        self.reg_set(AZURE_HYBRID_WORKER_KEY, "AutomationAccountURL", automation_account_url)
+        service = self.state["services"].get(HYBRID_WORKER_SERVICE)
+        if service is None or service["status"] != "Running":
+            self.state["services"][HYBRID_WORKER_SERVICE] = {"display_name": "Hybrid Worker Service",
+                                                             "status": "Running", "start_type": "Automatic"}
+
+    def uninstall_hybrid_worker_extension(self):
+        """The extension removed through Azure: service and plugin folder go, the registry keys stay (reference 5.2,
+        azure-powershell#23605), so the next install hangs until they are cleaned."""
+        changed = self.state["services"].pop(HYBRID_WORKER_SERVICE, None) is not None
+        return self.remove_path(HYBRID_WORKER_PLUGIN_DIR) or changed
+
+    def remove_stale_hybrid_worker_keys(self):
+        """The documented manual cleanup (TSV2): both registry keys and any plugin folder left behind; only when the
+        service is gone (a working extension is never touched). Returns the removed registry keys."""
+        state = self.hybrid_worker_v2()
+        if not state["stale"]:
+            return []
+        for path in state["registry_keys"]:
+            self.reg_delete(path)
+        self.remove_path(HYBRID_WORKER_PLUGIN_DIR)
+        return state["registry_keys"]
+
+    def _apply_extensions(self, machine):
+        hybrid = [r for r in machine.get("resources") or []
+                  if "%s.%s" % (r["properties"]["publisher"], r["properties"]["type"]) == HYBRID_WORKER_HANDLER]
+        if not hybrid:
+            if self.service(HYBRID_WORKER_SERVICE) or self.list_dir(HYBRID_WORKER_PLUGIN_DIR):
+                self.uninstall_hybrid_worker_extension()
+            return
+        props = hybrid[0]["properties"]
+        if props["provisioningState"] == "Succeeded":
+            self.install_hybrid_worker_extension(props["typeHandlerVersion"],
+                                                 (props.get("settings") or {}).get("AutomationAccountURL", ""),
+                                                 machine["id"])
+        elif props["provisioningState"] == "Deleting":
+            self.uninstall_hybrid_worker_extension()
+
     # --- views ------------------------------------------------------------------------------------------------------
     def public_view(self):
         """The state as ``labctl host`` prints it: secrets replaced by a SHA-256 fingerprint."""
@@ -679,6 +913,8 @@ class Host:
             "hrw": self.hrw_registry(),
             "psmodules": ["%s %s" % (m["name"], m["version"]) for m in self.psmodules()],
             "prerequisites": self.prerequisites(),
+            "arc_agent": self.arc_show() if self.arc_agent() is not None else None,
+            "hybrid_worker_v2": self.hybrid_worker_v2(),
         }
         return view
 
@@ -692,6 +928,42 @@ def _registration_error(status, message=None):
     if status == 401:
         return WindowsError("Unauthorized: the Automation account key was rejected (401).", status=401)
     return WindowsError("The agent service answered %s: %s" % (status, message or "error"), status=status)
+
+
+def _disconnected_arc_state():
+    return {"status": "Disconnected", "tenant_id": None, "subscription_id": None, "resource_group": None,
+            "resource_name": None, "location": None, "cloud": None, "vm_uuid": None, "resource_id": None,
+            "last_heartbeat": None}
+
+
+def _parse_tags(text):
+    """``key=value,key2=value2`` (the form of azcmagent's --tags) as a dict."""
+    tags = {}
+    for pair in (text or "").split(","):
+        if pair.strip():
+            key, _sep, value = pair.partition("=")
+            tags[key.strip()] = value.strip()
+    return tags
+
+
+def _arc_error_text(exc):
+    if exc.status is None:
+        return "Connection to the Azure Arc endpoints failed: %s" % exc.message
+    return "%s: %s" % (exc.code, exc.message)
+
+
+def _load_arc_agent():
+    # Loaded by path like the signing helpers: the lab folder `azure` would hide the Azure SDK's namespace.
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "azure", "arc_agent.py")
+    spec = importlib.util.spec_from_file_location("hybrid_worker_lab_arc_agent", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+arc_agent_client = _load_arc_agent()
+_ARC_CLIENTS = {}
+_ARC_CLIENTS_LOCK = threading.Lock()
 
 
 def installer_manifest(data):
@@ -709,17 +981,50 @@ def installer_manifest(data):
 class LabContext:
     """How a host reaches the rest of the lab: the Azure lab (URL + CA bundle) and the lab CA for downloads."""
 
-    def __init__(self, azure_url=None, azure_ca_bundle=None, lab_ca_bundle=None, blob_dir=None):
+    def __init__(self, azure_url=None, azure_ca_bundle=None, lab_ca_bundle=None, blob_dir=None, machine_identity=None):
         self.azure_url = azure_url
         self.azure_ca_bundle = azure_ca_bundle
         self.lab_ca_bundle = lab_ca_bundle
         self.blob_dir = blob_dir
+        # (tenant, client id, secret) the lab's connected machines report in with, standing in for each machine's
+        # own managed identity; never stored in a host's state.
+        self.machine_identity = machine_identity
 
     @classmethod
     def from_lab(cls, lab_dir, lab):
         azure = lab.get("azure") or {}
+        env = azure.get("env") or {}
+        identity = None
+        if env.get("AZURE_CLIENT_ID"):
+            identity = (env.get("AZURE_TENANT"), env.get("AZURE_CLIENT_ID"), env.get("AZURE_SECRET"))
         return cls(azure.get("url"), azure.get("ca_bundle"), os.path.join(lab_dir, "certs", "ca.pem"),
-                   os.path.join(lab_dir, "windows", "blobs"))
+                   os.path.join(lab_dir, "windows", "blobs"), identity)
+
+    # --- Azure Arc ---------------------------------------------------------------------------------------------------
+    def can_sync_arc(self):
+        return bool(self.azure_url and self.machine_identity)
+
+    @staticmethod
+    def arc_errors():
+        return arc_agent_client.ArcAgentError
+
+    def arc_client(self, tenant_id=None, client_id=None, secret=None):
+        """An Arc agent client for the given service principal (default: the machines' stand-in identity); one per
+        principal and process, so its token is reused across calls."""
+        if not self.azure_url:
+            raise arc_agent_client.ArcAgentError(None, "ConnectionFailed", "the Azure lab is not running")
+        if client_id is None:
+            if not self.machine_identity:
+                raise arc_agent_client.ArcAgentError(None, "ConnectionFailed", "the Azure lab is not running")
+            tenant_id, client_id, secret = self.machine_identity
+        cache_key = (self.azure_url, tenant_id, client_id, hashlib.sha256((secret or "").encode()).hexdigest())
+        with _ARC_CLIENTS_LOCK:
+            client = _ARC_CLIENTS.get(cache_key)
+            if client is None:
+                client = arc_agent_client.ArcAgentClient(self.azure_url, self.azure_ca_bundle, tenant_id or "",
+                                                         client_id or "", secret or "")
+                _ARC_CLIENTS[cache_key] = client
+            return client
 
     def store_blob(self, sha256, data):
         if not self.blob_dir or len(data) > 32 * 1024 * 1024:

@@ -22,11 +22,15 @@ OS_BASES = {
 # which code belongs to which build is not documented, so the pairing here is the lab's).
 MMA_CURRENT = {"version": "10.20.18029.0", "product_code": "{8A7F2C51-4C7D-4BFD-9014-91D11F24AAE2}"}
 MMA_OLD = {"version": "10.19.13515.0", "product_code": "{6D765BA4-C090-4C41-99AD-9DAF927E53A5}"}
+# Azure Connected Machine agent package (version format of the agent's releases; the product code is the lab's).
+ARC_CURRENT = {"version": "1.48.02881.1941", "product_code": "{3A2F7B0C-5E61-4C8D-9B1A-6F0E2D4C8A17}",
+               "product": hostmod.ARC_DISPLAY_NAME, "package": "MSI", "contains": []}
 
 # A workspace/account nobody in the lab owns, for "left over from elsewhere" profiles.
 FOREIGN_WORKSPACE = "0f0e0d0c-0b0a-4909-8807-060504030201"
 FOREIGN_ACCOUNT = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 FOREIGN_KEY = "Zm9yZWlnbi13b3Jrc3BhY2Uta2V5LW5vdC1pbi10aGUtbGFi"
+FOREIGN_SUBSCRIPTION = "5f4e3d2c-1b0a-4998-8776-655443322110"
 
 
 def _base(host, name):
@@ -94,6 +98,29 @@ def _system_worker(host):
                  % (FOREIGN_ACCOUNT, FOREIGN_ACCOUNT))
 
 
+def _arc_agent(connected_elsewhere):
+    def apply(host):
+        host.install_arc_agent(ARC_CURRENT["version"], ARC_CURRENT["product_code"],
+                               'msiexec.exe /i "AzureConnectedMachineAgent.msi" /qn')
+        if connected_elsewhere:
+            # Onboarded by someone else, to a subscription the lab's Azure does not hold.
+            host.state["arc_agent"].update(
+                status="Connected", tenant_id=FOREIGN_ACCOUNT, subscription_id=FOREIGN_SUBSCRIPTION,
+                resource_group="other-arc-servers", resource_name=host.computer_name, location="eastus",
+                cloud="AzureCloud", resource_id="/subscriptions/%s/resourceGroups/other-arc-servers/providers/"
+                "Microsoft.HybridCompute/machines/%s" % (FOREIGN_SUBSCRIPTION, host.computer_name))
+    return apply
+
+
+def _stale_v2_keys(host):
+    # An extension-based worker whose extension was removed through Azure: keys stay, service and plugin are gone
+    # (reference 5.2, azure-powershell#23605).
+    url = "https://%s.jrds.invalid/automationAccounts/%s" % (FOREIGN_ACCOUNT, FOREIGN_ACCOUNT)
+    host.install_hybrid_worker_extension("1.1.13", url, "/subscriptions/%s/resourceGroups/old/providers/"
+                                         "Microsoft.HybridCompute/machines/%s" % (FOREIGN_SUBSCRIPTION, host.computer_name))
+    host.uninstall_hybrid_worker_extension()
+
+
 MODIFIERS = {
     "ps4": _ps4,
     "dotnet45": _dotnet45,
@@ -104,6 +131,9 @@ MODIFIERS = {
     "legacy-registry": _legacy_registry,
     "leftover-registration": _leftover_registration,
     "system-worker": _system_worker,
+    "arc-agent": _arc_agent(False),
+    "arc-connected-elsewhere": _arc_agent(True),
+    "stale-v2-keys": _stale_v2_keys,
 }
 
 PROFILE_NAMES = sorted(OS_BASES) + sorted(MODIFIERS)

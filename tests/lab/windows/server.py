@@ -500,6 +500,9 @@ class Fleet:
             try:
                 with hostmod.locked_host(self.lab_dir, name, context) as host:
                     host.deliver_due_solutions()
+                    if host.state.get("arc_agent"):
+                        # The Connected Machine agent reports in and applies its extensions' goal state.
+                        host.arc_sync()
                     svc = host.service(hostmod.MMA_SERVICE)
                     if svc is None or svc["status"] != "Running":
                         continue
