@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import configparser
+import importlib.util
 import json
 import os
 import time
@@ -37,14 +38,24 @@ try:
         ClientSecretCredential,
         ManagedIdentityCredential,
     )
-    from azure.mgmt.automation import AutomationClient
-    from azure.mgmt.loganalytics import LogAnalyticsManagementClient
+    # The management SDKs are imported when a client is built; here only their presence is checked (cheaply).
+    for _sdk in ("azure.mgmt.automation", "azure.mgmt.loganalytics"):
+        if importlib.util.find_spec(_sdk) is None:
+            raise ImportError("No module named %r" % _sdk)
 except ImportError:
     AZURE_IMPORT_ERROR = traceback.format_exc()
     # Names used in isinstance checks below must exist even without the SDK.
     AzureError = ClientAuthenticationError = HttpResponseError = ResourceNotFoundError = Exception
 
 AZURE_REQUIREMENTS = "azure-identity, azure-mgmt-automation and azure-mgmt-loganalytics"
+
+# Azure Arc (Microsoft.HybridCompute) is only needed by the Arc modules: its absence fails those alone.
+HYBRIDCOMPUTE_IMPORT_ERROR = None
+try:
+    from azure.mgmt.hybridcompute import HybridComputeManagementClient
+except ImportError:
+    HYBRIDCOMPUTE_IMPORT_ERROR = traceback.format_exc()
+    HybridComputeManagementClient = None
 
 # Public endpoints of the sovereign clouds (learn.microsoft.com "National clouds" and the SDKs' cloud settings). Token
 # scopes stay the cloud's own even when an endpoint is overridden: a private endpoint of the same service expects the
@@ -325,7 +336,7 @@ class AzureModule:
         return self._credential
 
     def client(self, kind):
-        """An SDK client: ``automation`` or ``loganalytics`` (ARM), built once per run."""
+        """An SDK client: ``automation``, ``loganalytics`` or ``hybridcompute`` (ARM), built once per run."""
         if kind not in self._clients:
             endpoints = self.endpoints
             options = dict(
@@ -335,10 +346,17 @@ class AzureModule:
                 retry_total=self.params["max_retries"],
             )
             options.update(self._transport_options())
+            # Each SDK is imported when first needed: a module pays only for the clients it uses.
             if kind == "automation":
+                from azure.mgmt.automation import AutomationClient  # pylint: disable=import-outside-toplevel
                 self._clients[kind] = AutomationClient(self.credential, self.subscription_id, **options)
             elif kind == "loganalytics":
+                from azure.mgmt.loganalytics import LogAnalyticsManagementClient  # pylint: disable=import-outside-toplevel
                 self._clients[kind] = LogAnalyticsManagementClient(self.credential, self.subscription_id, **options)
+            elif kind == "hybridcompute":
+                if HYBRIDCOMPUTE_IMPORT_ERROR:
+                    self.fail_json(msg=missing_required_lib("azure-mgmt-hybridcompute>=10.0.0"), exception=HYBRIDCOMPUTE_IMPORT_ERROR)
+                self._clients[kind] = HybridComputeManagementClient(self.credential, self.subscription_id, **options)
             else:
                 raise ValueError("unknown Azure client kind %r" % kind)
         return self._clients[kind]
