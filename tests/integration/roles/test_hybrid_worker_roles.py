@@ -39,6 +39,7 @@ HOSTS = {
     "win-021": "2019",                              # drift corrected by a re-run
     "win-022": "2019",                              # -vvv output scanned for secrets
     "win-023": "2019",                              # the agent service keeps answering "already registered"
+    "win-024": "2019",                              # slow host: only slower
 }
 HOST_GROUPS = {name: GROUPS[index % len(GROUPS)] for index, name in enumerate(HOSTS)}
 WORKSPACE = "law-hybrid-workers"
@@ -415,6 +416,7 @@ UNREACHABLE = {
 
 def test_faults_give_the_documented_message(lab):
     injected = dict({h: f[:2] for h, f in FAULTS.items()}, **UNREACHABLE)
+    injected["win-024"] = ("slow", "100")
     for host, (fault, value) in injected.items():
         lab.fleet.fault(host, fault, value)
     try:
@@ -422,6 +424,8 @@ def test_faults_give_the_documented_message(lab):
     finally:
         for host in injected:
             lab.fleet.fault(host, "clear")
+    slow = lab.host("win-024")
+    assert user_group_names(slow) == [HOST_GROUPS["win-024"]], task_result(run, WORKER_TASK, "win-024")
     for host in UNREACHABLE:
         result = task_result(run, AGENT_TASK, host)
         assert result.get("unreachable") is True, (host, result)
