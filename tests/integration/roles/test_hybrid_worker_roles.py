@@ -481,6 +481,14 @@ def test_verbose_output_of_a_full_onboarding_holds_no_secret(lab):
     assert "win-022" in proc.stdout and "changed=3" in proc.stdout
     output = proc.stdout + proc.stderr
     assert not [s for s in lab.secrets() if s in output]
+    # Nor in the lab's logs (its state files hold the keys like the real stores do, so they are not scanned).
+    logs = [os.path.join(folder, name) for folder, _dirs, files in os.walk(lab.fleet.dir) for name in files
+            if name.endswith((".log", ".jsonl"))]
+    assert logs
+    for path in logs:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+        assert not [s for s in lab.secrets() if s in text], path
 
 
 def test_azure_reads_follow_groups_not_hosts(lab):
