@@ -49,14 +49,6 @@ except ImportError:
 
 AZURE_REQUIREMENTS = "azure-identity, azure-mgmt-automation and azure-mgmt-loganalytics"
 
-# Azure Arc (Microsoft.HybridCompute) is only needed by the Arc modules: its absence fails those alone.
-HYBRIDCOMPUTE_IMPORT_ERROR = None
-try:
-    from azure.mgmt.hybridcompute import HybridComputeManagementClient
-except ImportError:
-    HYBRIDCOMPUTE_IMPORT_ERROR = traceback.format_exc()
-    HybridComputeManagementClient = None
-
 # Public endpoints of the sovereign clouds (learn.microsoft.com "National clouds" and the SDKs' cloud settings). Token
 # scopes stay the cloud's own even when an endpoint is overridden: a private endpoint of the same service expects the
 # same audience.
@@ -354,8 +346,11 @@ class AzureModule:
                 from azure.mgmt.loganalytics import LogAnalyticsManagementClient  # pylint: disable=import-outside-toplevel
                 self._clients[kind] = LogAnalyticsManagementClient(self.credential, self.subscription_id, **options)
             elif kind == "hybridcompute":
-                if HYBRIDCOMPUTE_IMPORT_ERROR:
-                    self.fail_json(msg=missing_required_lib("azure-mgmt-hybridcompute>=10.0.0"), exception=HYBRIDCOMPUTE_IMPORT_ERROR)
+                # Azure Arc (Microsoft.HybridCompute) is only needed by the Arc modules: its absence fails those alone.
+                try:
+                    from azure.mgmt.hybridcompute import HybridComputeManagementClient  # pylint: disable=import-outside-toplevel
+                except ImportError:
+                    self.fail_json(msg=missing_required_lib("azure-mgmt-hybridcompute>=10.0.0"), exception=traceback.format_exc())
                 self._clients[kind] = HybridComputeManagementClient(self.credential, self.subscription_id, **options)
             else:
                 raise ValueError("unknown Azure client kind %r" % kind)
