@@ -89,7 +89,14 @@ class Handlers(arm.Handlers):
             "osSku": record.get("osSku"), "osEdition": record.get("osEdition"),
             "osProfile": {"computerName": record.get("computerName")},
             "clientPublicKey": record.get("clientPublicKey"), "mssqlDiscovered": "false",
-            "detectedProperties": dict(record.get("detectedProperties") or {}),
+            # Not modelled (no hardware, license, private link or cluster data): present and empty, as for a plain
+            # server without them.
+            "hardwareResourceId": None, "parentClusterResourceId": None, "privateLinkScopeResourceId": None,
+            "identityKeyStore": None, "tpmEkCertificate": None, "locationData": None, "licenseProfile": None,
+            "hardwareProfile": None, "storageProfile": None, "firmwareProfile": None,
+            # What the agent detects; the default is a Hyper-V guest as in Machines_Get.json.
+            "detectedProperties": dict(record.get("detectedProperties") or {
+                "cloudprovider": "N/A", "manufacturer": "Microsoft Corporation", "model": "Virtual Machine"}),
             "agentConfiguration": {"configMode": "full", "extensionsEnabled": "true",
                                    "guestConfigurationEnabled": "true", "incomingConnectionsPorts": [],
                                    "proxyBypass": [], "proxyUrl": record.get("proxyUrl") or ""},

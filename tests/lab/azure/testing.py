@@ -137,6 +137,7 @@ class LabControl:
         facts.setdefault("osType", "windows")
         facts.setdefault("osName", "Microsoft Windows Server 2022 Datacenter")
         facts.setdefault("osVersion", "10.0.20348.2849")
+        facts.setdefault("osEdition", "ServerDatacenter")
         facts.setdefault("agentVersion", "1.48.02881.1941")
         facts.setdefault("computerName", name)
         return self.arc_agent().connect(subscription_id or azure["subscription_id"],
