@@ -1,0 +1,151 @@
+"""One 20-host lab fleet for the fleet playbook tests, driven the way a user drives the collection.
+
+The Windows lab starts with its own heartbeat timer off; a pump runs a heartbeat round every second instead, so a
+test can stop the hosts' background activity (agents reporting, workers pinging) and compare the lab's state files
+byte for byte.
+"""
+import glob
+import json
+import os
+import sys
+import threading
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "utils"))
+
+# pylint: disable=wrong-import-position
+import fleet_lab  # noqa: E402
+
+HOSTS = 20
+GROUPS = ("east", "west", "sql")
+HEARTBEAT_SECONDS = float(os.environ.get("FLEET_TEST_HEARTBEAT_SECONDS", "1"))
+
+
+class HeartbeatPump:
+    """Runs a lab heartbeat round every HEARTBEAT_SECONDS until paused or stopped."""
+
+    def __init__(self, lab_dir):
+        self.lab_dir = lab_dir
+        self.running = threading.Event()
+        self.stopping = threading.Event()
+        self.idle = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def loop(self):
+        while not self.stopping.is_set():
+            if self.running.is_set():
+                self.idle.clear()
+                fleet_lab.labctl(self.lab_dir, "heartbeat", check=False)
+            self.idle.set()
+            self.stopping.wait(HEARTBEAT_SECONDS)
+
+    def start(self):
+        self.running.set()
+        self.thread.start()
+
+    def pause(self):
+        self.running.clear()
+        self.idle.clear()
+        self.idle.wait(60)
+
+    def resume(self):
+        self.running.set()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(60)
+
+
+class Fleet:
+    def __init__(self, lab_dir):
+        self.dir = lab_dir
+        self.lab = fleet_lab.read_lab(lab_dir)
+        self.hosts = sorted(self.lab["windows"]["hosts"])
+        self.pump = HeartbeatPump(lab_dir)
+
+    def group_of(self, host):
+        return self.lab["windows"]["hosts"][host]["group"]
+
+    def run(self, playbook, *args):
+        return fleet_lab.run_playbook(self.dir, playbook, *args)
+
+    def labctl(self, *args):
+        return fleet_lab.labctl(self.dir, *args)
+
+    def host(self, name):
+        return self.labctl("host", name)["summary"]
+
+    def stats(self, reset=False):
+        return self.labctl("stats", *(["--reset"] if reset else []))
+
+    def azure_workers(self):
+        """{computer name: [groups]} of the worker records in the Azure lab."""
+        found = {}
+        for resource in self.labctl("azure")["resources"]:
+            if resource["kind"] == "worker":
+                found.setdefault(resource["workerName"].lower(), []).append(resource["group"])
+        return found
+
+    def heartbeat_computers(self):
+        """Computers whose agent heartbeats the Azure lab received (its ingestion store)."""
+        with open(os.path.join(self.dir, "azure", "heartbeats.jsonl"), encoding="utf-8") as handle:
+            return set(json.loads(line)["row"]["Computer"].lower() for line in handle if line.strip())
+
+    def state_files(self):
+        """The lab's persisted state: every simulated host and the Azure lab, as bytes."""
+        paths = sorted(glob.glob(os.path.join(self.dir, "windows", "hosts", "*.json")))
+        paths += [os.path.join(self.dir, "azure", "state.json"), os.path.join(self.dir, "azure", "heartbeats.jsonl")]
+        snapshot = {}
+        for path in paths:
+            with open(path, "rb") as handle:
+                snapshot[os.path.relpath(path, self.dir)] = handle.read()
+        return snapshot
+
+    def secrets(self):
+        """Secrets the lab holds (Azure keys, client secret, host passwords), to prove the output has none of them."""
+        with open(os.path.join(self.dir, "azure", "state.json"), encoding="utf-8") as handle:
+            state = json.load(handle)
+        found = set()
+
+        def walk(node, secret):
+            if isinstance(node, dict):
+                for key, child in node.items():
+                    walk(child, secret or "key" in key.lower() or "secret" in key.lower())
+            elif isinstance(node, list):
+                for child in node:
+                    walk(child, secret)
+            elif secret and isinstance(node, str) and len(node) >= 12:
+                found.add(node)
+        walk(state, False)
+        with open(os.path.join(self.dir, "windows", "fleet.json"), encoding="utf-8") as handle:
+            found.update(h["password"] for h in json.load(handle)["hosts"])
+        return found
+
+    def set_inventory_group(self, host, group):
+        """Change a host's worker group in the inventory, as a user editing it would."""
+        path = os.path.join(self.dir, "inventory.yml")
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().split("\n")
+        start = lines.index("        %s:" % host)
+        for index in range(start + 1, len(lines)):
+            if lines[index].strip().startswith("hybrid_runbook_worker_group:"):
+                lines[index] = "          hybrid_runbook_worker_group: %s" % json.dumps(group)
+                break
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines))
+        self.lab["windows"]["hosts"][host]["group"] = group
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    lab_dir = str(tmp_path_factory.mktemp("fleet"))
+    fleet_lab.start(lab_dir, HOSTS, GROUPS, heartbeat_interval=3600)
+    lab = Fleet(lab_dir)
+    lab.pump.start()
+    try:
+        yield lab
+    finally:
+        lab.pump.stop()
+        fleet_lab.labctl(lab_dir, "down", check=False)
