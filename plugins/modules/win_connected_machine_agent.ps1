@@ -343,6 +343,7 @@ if (-not $agent.installed) {
         Install-Agent
         $agent = Get-AgentView
         $after.agent_version = $agent.agent_version
+        Set-AgentResult -Agent $agent
     }
 }
 

@@ -287,3 +287,31 @@ def test_machine_deleted_in_azure_is_reset_locally_and_connected_again(arc_lab, 
     commands = [p["command_line"] for p in arc_lab.host("win-001")["processes"]][-2:]
     assert commands[0].endswith("disconnect --force-local-only") and " connect --config " in commands[1]
     assert get_machine(azure, "WIN-001") is not None
+
+
+def test_faults_give_the_documented_messages(arc_lab, azure, arc_args):
+    # win-002 was uninstalled by the disconnect test: a bare host again.
+    arc_lab.fault("win-002", "installer-exit", 1603)
+    failed = run(arc_lab, "win-002", arc_args)
+    assert failed["failed"] is True and failed["installed"] is False
+    assert failed["msg"].startswith("The Azure Connected Machine agent installer exited with code 1603; its log is ")
+    arc_lab.fault("win-002", "clear")
+
+    arc_lab.fault("win-002", "checksum-mismatch")
+    failed = run(arc_lab, "win-002", arc_args)
+    assert "not the expected installer_checksum %s." % arc_args["installer_checksum"] in failed["msg"]
+    arc_lab.fault("win-002", "clear")
+
+    arc_lab.fault("win-002", "arc-connect")
+    failed = run(arc_lab, "win-002", arc_args)
+    assert failed["msg"] == ("azcmagent connect failed with exit code 1: Connection to the Azure Arc endpoints failed: "
+                             "Unable to connect to the remote server")
+    assert failed["installed"] is True and failed["status"] == "Disconnected"
+    arc_lab.fault("win-002", "clear")
+
+    wrong = dict(arc_args, service_principal_secret="not-the-secret-of-this-principal")
+    failed = run(arc_lab, "win-002", wrong)
+    assert failed["msg"].startswith("azcmagent connect failed with exit code 1: invalid_client: AADSTS7000215")
+    assert "not-the-secret-of-this-principal" not in json.dumps(failed)
+    assert get_machine(azure, "WIN-002") is None
+    assert run(arc_lab, "win-002", arc_args)["status"] == "Connected"

@@ -289,6 +289,7 @@ def win_connected_machine_agent(call):
             _install(call, result)
             agent = _show(call, host)
             after["agent_version"] = agent["agent_version"]
+            _set_results(result, agent)
 
     if current != desired:
         result["changed"] = True
