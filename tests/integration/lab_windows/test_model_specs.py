@@ -82,3 +82,11 @@ def test_dispatch_skips_check_mode_for_models_without_support(probe_model):
                                               "_ansible_module_name": "win_probe"})
     assert rc == 0 and seen == {}
     assert result["skipped"] is True and result["msg"] == "remote module (win_probe) does not support check mode"
+
+
+def test_sidecar_spec_keeps_nested_options():
+    """Nested options (`suboptions` in the docs) are validated too, as Ansible.Basic validates them."""
+    spec = models.sidecar_argument_spec("win_log_analytics_agent")
+    workspace = spec["workspaces"]["options"]
+    assert workspace["id"] == {"type": "str", "required": True}
+    assert workspace["key"]["required"] is True

@@ -124,8 +124,9 @@ def _option_to_spec(option):
     for key in ("required", "default", "choices", "aliases", "elements", "no_log"):
         if key in option:
             spec[key] = option[key]
-    if option.get("options"):
-        spec["options"] = {name: _option_to_spec(sub) for name, sub in option["options"].items()}
+    # Module docs nest options under `suboptions`; the argument spec calls them `options`.
+    if option.get("suboptions"):
+        spec["options"] = {name: _option_to_spec(sub) for name, sub in option["suboptions"].items()}
     return spec
 
 
