@@ -77,7 +77,7 @@ def validate_proxy_server(value):
 def major_version(version):
     """'1.1.13' -> '1'; None for an empty version."""
     text = str(version or "").strip()
-    return text.split(".")[0] if text else None
+    return text.split(".", 1)[0] if text else None
 
 
 def desired_settings(hybrid_service_url, proxy_server=None, proxy_user=None):
@@ -223,4 +223,3 @@ def hybridcompute_client(module):
     if module.params.get("ca_bundle"):
         options["connection_verify"] = module.params["ca_bundle"]
     return HybridComputeManagementClient(module.credential, module.subscription_id, **options)
-

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: arc_machine_extension
 short_description: Install or remove the Hybrid Worker extension on an Azure Arc-enabled server
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes sure the Hybrid Worker extension (publisher C(Microsoft.Azure.Automation.HybridWorker), type
     C(HybridWorkerForWindows) or C(HybridWorkerForLinux)) of an Arc-enabled server points at an Automation account, or

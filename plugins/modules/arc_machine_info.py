@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: arc_machine_info
 short_description: Read Azure Arc-enabled servers
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads one Azure Arc-enabled server (C(Microsoft.HybridCompute/machines)) by name, the servers of a resource group,
     or every server of the subscription.

@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.mgmt.automation import AutomationClient
 from azure.mgmt.hybridcompute import HybridComputeManagementClient
 
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure import arc_agent

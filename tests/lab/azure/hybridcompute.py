@@ -341,8 +341,8 @@ class Handlers(arm.Handlers):
             return "%s cannot be installed on a machine whose osType is '%s'." % (record["type"], machine.get("osType"))
         version = ".".join(record["typeHandlerVersion"].split(".")[:2])
         if version not in handler["versions"]:
-            return "Version '%s' of %s was not found (known: %s)." % (record["typeHandlerVersion"], record["type"],
-                                                                     ", ".join(sorted(handler["versions"])))
+            known = ", ".join(sorted(handler["versions"]))
+            return "Version '%s' of %s was not found (known: %s)." % (record["typeHandlerVersion"], record["type"], known)
         url = (record["settings"] or {}).get("AutomationAccountURL")
         if not url:
             return "The Hybrid Worker Extension failed to execute: the setting AutomationAccountURL is missing."
