@@ -71,7 +71,10 @@ Function Invoke-Azcmagent {
         [Parameter(Mandatory = $true)][String[]]$ArgumentList
     )
 
-    $output = & $Path @ArgumentList 2>&1 | Out-String
+    # Windows PowerShell 5.1 turns each stderr line of a native command into an error record; with the module's
+    # ErrorActionPreference of Stop the first one would end the module instead of being reported with the exit code.
+    $ErrorActionPreference = 'Continue'
+    $output = & $Path @ArgumentList 2>&1 | ForEach-Object { [String]$_ } | Out-String
     return @{ exit_code = $LASTEXITCODE; output = $output.Trim() }
 }
 

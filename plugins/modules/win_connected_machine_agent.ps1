@@ -48,10 +48,12 @@ Function Format-MachineText {
     "'$Name' in resource group '$ResourceGroup' of subscription '$SubscriptionId' ($Location)"
 }
 
-Function ConvertTo-LocationKey {
-    # 'West Europe' and 'westeurope' name the same region.
-    param([AllowNull()][String]$Value)
-    ([String]$Value -replace '\s', '').ToLowerInvariant()
+Function ConvertTo-MachineKey {
+    # Subscription, resource group, machine name and region, compared case-insensitively; 'West Europe' and
+    # 'westeurope' name the same region.
+    param([String]$SubscriptionId, [String]$ResourceGroup, [String]$Name, [String]$Location)
+    $parts = @([String]$SubscriptionId, [String]$ResourceGroup, [String]$Name, ([String]$Location -replace '\s', ''))
+    ($parts -join '|').ToLowerInvariant()
 }
 
 Function Get-AgentView {
@@ -99,7 +101,8 @@ Function Set-AgentResult {
     $module.Result.cloud = $Agent.cloud
     $module.Result.resource_id = $null
     if ($Agent.status -eq 'Connected') {
-        $module.Result.resource_id = "/subscriptions/$($Agent.subscription_id)/resourceGroups/$($Agent.resource_group)/providers/Microsoft.HybridCompute/machines/$($Agent.resource_name)"
+        $resourceGroupId = "/subscriptions/$($Agent.subscription_id)/resourceGroups/$($Agent.resource_group)"
+        $module.Result.resource_id = "$resourceGroupId/providers/Microsoft.HybridCompute/machines/$($Agent.resource_name)"
     }
 }
 
@@ -305,14 +308,16 @@ $name = $params.resource_name
 if (-not $name) {
     $name = $env:COMPUTERNAME
 }
-$desired = @($params.subscription_id.ToLowerInvariant(), $params.resource_group.ToLowerInvariant(), $name.ToLowerInvariant(), (ConvertTo-LocationKey -Value $params.location)) -join '|'
+$desired = ConvertTo-MachineKey -SubscriptionId $params.subscription_id -ResourceGroup $params.resource_group -Name $name -Location $params.location
 $current = $null
 if ($agent.status -eq 'Connected') {
-    $current = @(([String]$agent.subscription_id).ToLowerInvariant(), ([String]$agent.resource_group).ToLowerInvariant(), ([String]$agent.resource_name).ToLowerInvariant(), (ConvertTo-LocationKey -Value $agent.location)) -join '|'
+    $current = ConvertTo-MachineKey -SubscriptionId $agent.subscription_id -ResourceGroup $agent.resource_group -Name $agent.resource_name -Location $agent.location
 }
 if ($null -ne $current -and $current -ne $desired -and -not $params.reconnect) {
-    $currentText = Format-MachineText -SubscriptionId $agent.subscription_id -ResourceGroup $agent.resource_group -Name $agent.resource_name -Location $agent.location
-    $desiredText = Format-MachineText -SubscriptionId $params.subscription_id -ResourceGroup $params.resource_group -Name $name -Location $params.location
+    $currentText = Format-MachineText -SubscriptionId $agent.subscription_id -ResourceGroup $agent.resource_group -Name $agent.resource_name `
+        -Location $agent.location
+    $desiredText = Format-MachineText -SubscriptionId $params.subscription_id -ResourceGroup $params.resource_group -Name $name `
+        -Location $params.location
     $module.FailJson("The Azure Connected Machine agent is connected as $currentText, not $desiredText; set reconnect to true to disconnect it from there and connect it as $desiredText.")
 }
 
