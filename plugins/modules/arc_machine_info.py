@@ -39,6 +39,7 @@ attributes:
     description: The module only reads.
   diff_mode:
     support: none
+    description: Reads only, so there is nothing to compare.
 seealso:
   - module: azure_automation.hybrid_worker.arc_machine_extension
 author:
