@@ -22,7 +22,8 @@ description:
   - Waits for the long-running operation and fails with the extension's own status message when it ends
     C(Failed).
   - A converged run makes two reads (machine, extension) and, with O(automation_account), a third (the account); no
-    writes.
+    writes. A first install also lists the machine's extensions, to refuse a second Hybrid Worker extension under
+    another name.
 options:
   machine_id:
     description:
@@ -226,6 +227,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     AzureError,
     AzureModule,
     as_rest_dict,
+    azure_call,
     get_or_none,
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure_rules import (
@@ -325,6 +327,18 @@ def hybrid_service_url(module, params):
     return url
 
 
+def same_handler_elsewhere(module, client, rg, machine_name, desired):
+    """The name of another extension of the same publisher and type on the machine (read only when installing)."""
+    extensions = azure_call(module, lambda: [as_rest_dict(e) for e in client.machine_extensions.list(rg, machine_name)],
+                            "list the extensions of Arc machine '%s'" % machine_name)
+    for extension in extensions:
+        properties = extension.get("properties") or {}
+        if str(properties.get("publisher") or "").lower() == desired["properties"]["publisher"].lower() and \
+                str(properties.get("type") or "").lower() == desired["properties"]["type"].lower():
+            return extension.get("name")
+    return None
+
+
 def ensure_present(module, client, params, rg, machine_name, machine, current):
     url = hybrid_service_url(module, params)
     machine_props = machine.get("properties") or {}
@@ -345,6 +359,10 @@ def ensure_present(module, client, params, rg, machine_name, machine, current):
             differences.append("protectedSettings")
     else:
         differences = ["extension"]
+        twin = same_handler_elsewhere(module, client, rg, machine_name, desired)
+        if twin:
+            module.fail_json(msg="Arc machine '%s' already has the %s extension under the name '%s'; set name to '%s' (a machine can have"
+                             " one extension per type)" % (machine_name, desired["properties"]["type"], twin, twin))
     result["changes"] = differences
     before = extension_view(current, machine.get("id")) if current else {}
     if not differences:

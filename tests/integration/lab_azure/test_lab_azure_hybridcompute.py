@@ -133,6 +133,9 @@ def test_sdk_extension_lifecycle_activates_the_v2_worker(hybridcompute, automati
     assert "lab-test-proxy-password-1" not in str(lab_control.resources())
     listed = [e.name for e in hybridcompute.machine_extensions.list(names["rg"], machine[0])]
     assert listed == ["HybridWorkerExtension"]
+    with pytest.raises(HttpResponseError) as caught:
+        hybridcompute.machine_extensions.begin_create_or_update(names["rg"], machine[0], "Second", extension_body(hybrid_url))
+    assert caught.value.status_code == 409 and "one extension per handler" in caught.value.error.message
     hybridcompute.machine_extensions.begin_delete(names["rg"], machine[0], "HybridWorkerExtension").result()
     assert list(hybridcompute.machine_extensions.list(names["rg"], machine[0])) == []
 

@@ -223,6 +223,13 @@ class Handlers(arm.Handlers):
                            "(it models %s)." % (extension_type, publisher,
                                                 ", ".join(handler_key(h["publisher"], h["type"]) for h in HANDLERS.values())))
         record = self.store.get(self.extension_id(req))
+        for other in self.store.children(machine["id"], "arcExtension"):
+            if other["id"].lower() != self.extension_id(req).lower() and other["publisher"] == handler["publisher"] \
+                    and other["type"] == handler["type"]:
+                # One extension per handler on a machine (as for Azure VMs); the code and sentence are the lab's.
+                raise ArmError(409, "Conflict", "Machine '%s' already has extension '%s' of type %s; a machine can "
+                               "have one extension per handler." % (machine["name"], other["name"],
+                                                                     handler_key(handler["publisher"], handler["type"])))
         if record:
             for key, value in (("publisher", publisher), ("type", extension_type)):
                 if record[key].lower() != value.lower():
