@@ -262,3 +262,12 @@ def test_machine_delete_through_arm_removes_extensions(raw, names, machine, hybr
     assert raw.call("DELETE", path, api_version=SDK_API).status_code == 204
     with pytest.raises(ResourceNotFoundError):
         hybridcompute.machine_extensions.get(names["rg"], machine[0], "HybridWorkerExtension")
+
+
+def test_labctl_sets_status_and_handler_outcome(azure_lab_dir, machine, hybridcompute, names):
+    answer = testing.labctl(azure_lab_dir, "azure-arc", machine[1], "--status", "Disconnected",
+                            "--handler", WINDOWS_HANDLER + "=fail:disk full")
+    assert '"status": "Disconnected"' in answer.stdout
+    assert hybridcompute.machines.get(names["rg"], machine[0]).properties.status == "Disconnected"
+    refused = testing.labctl(azure_lab_dir, "azure-arc", machine[1], "--handler", WINDOWS_HANDLER + "=explode", check=False)
+    assert refused.returncode != 0 and "outcome must be one of succeed, fail, hang" in refused.stderr

@@ -50,6 +50,13 @@ def register(subparsers, commands, with_dir):
     azure.add_argument("--reset-stats", action="store_true", help="zero the Azure counters")
     azure.set_defaults(handler=azure_command)
 
+    arc = with_dir(subparsers.add_parser("azure-arc", help="set an Arc machine's status or its extension handlers' outcome"))
+    arc.add_argument("machine_id", help="the machine's resource id")
+    arc.add_argument("--status", choices=("Connected", "Disconnected", "Error", "AwaitingConnection"))
+    arc.add_argument("--handler", dest="handler_outcomes", action="append", default=[], metavar="PUBLISHER.TYPE=OUTCOME[:MESSAGE]",
+                     help="what the host's extension handler does with the next operation (succeed, fail, hang)")
+    arc.set_defaults(handler=arc_command)
+
     serve = with_dir(subparsers.add_parser("azure-serve", help="run the Azure lab server in the foreground"))
     serve.set_defaults(handler=serve_command)
 
@@ -242,6 +249,24 @@ def azure_command(args, lab):
     if args.reset_stats:
         admin.call("POST", "stats/reset")
     print(json.dumps(admin.call("GET", "resources"), indent=2, sort_keys=True))
+
+
+def arc_command(args, lab):
+    if not _running(args.dir):
+        sys.exit("labctl: the Azure lab in %s is not running (labctl up --dir %s)" % (args.dir, args.dir))
+    handlers = {}
+    for item in args.handler_outcomes:
+        key, sep, rest = item.partition("=")
+        outcome, unused, message = rest.partition(":")
+        if not sep or not key:
+            sys.exit("labctl: --handler takes PUBLISHER.TYPE=OUTCOME[:MESSAGE], got %r" % item)
+        handlers[key] = {"outcome": outcome, "message": message or None}
+    try:
+        answer = client.AdminClient(args.dir).call("POST", "arc/machine", {
+            "machine_id": args.machine_id, "status": args.status, "extension_handlers": handlers or None})
+    except ValueError as exc:
+        sys.exit("labctl: %s" % exc)
+    print(json.dumps({"id": answer["id"], "status": answer["properties"]["status"]}, indent=2, sort_keys=True))
 
 
 def serve_command(args, lab):
