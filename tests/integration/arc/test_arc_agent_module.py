@@ -119,9 +119,8 @@ def test_secret_never_on_a_command_line_in_output_or_in_lab_files(arc_lab, arc_a
 def test_connected_elsewhere_fails_unless_reconnect(arc_lab, azure, arc_args):
     # win-002 is connected to the lab's resource group by the previous test; ask for another group.
     other_group = "rg-arc-other"
-    status, answer = azure.call("PUT", "/subscriptions/%s/resourcegroups/%s" % (azure.info["subscription_id"],
-                                                                             other_group), RG_API,
-                                {"location": azure.info["location"]})
+    group_path = "/subscriptions/%s/resourcegroups/%s" % (azure.info["subscription_id"], other_group)
+    status, answer = azure.call("PUT", group_path, RG_API, {"location": azure.info["location"]})
     assert status in (200, 201), answer
     run(arc_lab, "win-002", arc_args)
     assert get_machine(azure, "WIN-002") is not None
