@@ -2,9 +2,21 @@
 converged re-run, and the Azure Arc machine handed over as facts."""
 import json
 
+import pytest
+
+from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import WindowsLab
+
 # Task positions in the play: the role's argument validation comes first.
 CHECK, MODULE, FACTS = 1, 2, 3
 ROLE = [{"name": "Azure Arc", "ansible.builtin.import_role": {"name": "azure_automation.hybrid_worker.arc_agent"}}]
+
+
+@pytest.fixture(scope="module")
+def arc_lab(tmp_path_factory):
+    """One bare host is all the role tests need (overrides the folder's four-host fleet)."""
+    lab = WindowsLab.start(str(tmp_path_factory.mktemp("arcrole")), hosts=1, profile="2019")
+    yield lab
+    lab.stop()
 
 
 def role_vars(arc_args, **more):
