@@ -227,9 +227,9 @@ class Handlers(arm.Handlers):
             if other["id"].lower() != self.extension_id(req).lower() and other["publisher"] == handler["publisher"] \
                     and other["type"] == handler["type"]:
                 # One extension per handler on a machine (as for Azure VMs); the code and sentence are the lab's.
+                kind = handler_key(handler["publisher"], handler["type"])
                 raise ArmError(409, "Conflict", "Machine '%s' already has extension '%s' of type %s; a machine can "
-                               "have one extension per handler." % (machine["name"], other["name"],
-                                                                     handler_key(handler["publisher"], handler["type"])))
+                               "have one extension per handler." % (machine["name"], other["name"], kind))
         if record:
             for key, value in (("publisher", publisher), ("type", extension_type)):
                 if record[key].lower() != value.lower():
