@@ -79,3 +79,20 @@ def test_a_package_that_is_not_the_agent_fails_with_the_msiexec_code():
     result, rc = models.dispatch(model.FQCN, host, ARGS)
     assert rc == 1 and result["msg"].startswith("The Azure Connected Machine agent installer exited with code 1619;")
     assert host.installed_product(hostmod.ARC_DISPLAY_NAME) is None
+
+
+def test_installed_agent_is_connected_without_reinstalling_in_check_mode():
+    host = hostmod.Host(hostmod.new_state("contract", "127.0.0.9", "2019+arc-agent"))
+    before = repr(host.state)
+    result, rc = models.dispatch(model.FQCN, host, ARGS, check_mode=True, diff=True)
+    assert rc == 0 and result["changed"] is True
+    assert result["diff"]["before"]["installed"] is True and result["diff"]["before"]["status"] == "Disconnected"
+    assert result["diff"]["after"]["status"] == "Connected"
+    assert result["diff"]["after"]["agent_version"] == result["diff"]["before"]["agent_version"]
+    assert repr(host.state) == before
+
+
+def test_absent_on_a_host_without_the_agent_changes_nothing():
+    host = hostmod.Host(hostmod.new_state("contract", "127.0.0.9"))
+    result, rc = models.dispatch(model.FQCN, host, {"state": "absent", "uninstall": True})
+    assert rc == 0 and result["changed"] is False and result["installed"] is False and result["resource_id"] is None
