@@ -312,6 +312,7 @@ def location_conflict(current, params):
 
 
 IN_PROGRESS_STATES = ("creating", "updating", "provisioningaccount")
+FAILED_STATES = ("failed", "canceled")
 
 
 def before_state(workspace):
@@ -350,6 +351,22 @@ def ensure_present(module, client, params):
             azure_call(module, lambda: poller.result(timeout=module.params["wait_timeout"]), "create Log Analytics " + what)
             after = workspace_view(wait_until_succeeded(module, client, params, "create Log Analytics " + what))
         return True, {}, after
+
+    if before_state(current) in FAILED_STATES:
+        # A create that ended Failed leaves the workspace behind; the agents cannot use it until it is provisioned
+        # again, which another PUT of the same workspace does.
+        before = workspace_view(current)
+        located = dict(params, location=params.get("location") or current.get("location"))
+        after = expected_after_create(located, params["name"])
+        if not module.check_mode:
+            body = creation_body(located)
+            poller = azure_call(
+                module,
+                lambda: client.workspaces.begin_create_or_update(params["resource_group"], params["name"], body),
+                "provision again Log Analytics " + what)
+            azure_call(module, lambda: poller.result(timeout=module.params["wait_timeout"]), "provision again Log Analytics " + what)
+            after = workspace_view(wait_until_succeeded(module, client, params, "provision again Log Analytics " + what))
+        return True, before, after
 
     if (before_state(current) in IN_PROGRESS_STATES) and not module.check_mode:
         # A workspace another run left half-created: let it settle before comparing.
