@@ -1,0 +1,180 @@
+"""The reliability suite's lab: a small fleet (Azure lab + simulated Windows servers) driven through the fleet
+playbooks as a user drives them, with the snapshots the suite compares (host state, Azure resources, secrets)."""
+import glob
+import json
+import os
+import subprocess
+import sys
+import threading
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "utils"))
+
+# pylint: disable=wrong-import-position
+import fleet_lab  # noqa: E402
+from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure.testing import LabControl  # noqa: E402
+
+HEARTBEAT_SECONDS = 1.0
+
+
+# --- the lab ------------------------------------------------------------------------------------------------------
+
+class HeartbeatPump:
+    """A heartbeat round every second (agents report, workers ping) until paused, so that state files can be compared
+    byte for byte while it is paused."""
+
+    def __init__(self, lab_dir):
+        self.lab_dir = lab_dir
+        self.running = threading.Event()
+        self.stopping = threading.Event()
+        self.idle = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def loop(self):
+        while not self.stopping.is_set():
+            if self.running.is_set():
+                self.idle.clear()
+                fleet_lab.labctl(self.lab_dir, "heartbeat", check=False)
+            self.idle.set()
+            self.stopping.wait(HEARTBEAT_SECONDS)
+
+    def start(self):
+        self.running.set()
+        self.thread.start()
+
+    def pause(self):
+        self.running.clear()
+        self.idle.clear()
+        self.idle.wait(60)
+
+    def resume(self):
+        self.running.set()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(60)
+
+
+class ReliabilityLab:
+    """One lab (Azure + a few simulated Windows servers) and the fleet playbooks run against it as a user runs them."""
+
+    def __init__(self, lab_dir):
+        self.dir = lab_dir
+        self.lab = fleet_lab.read_lab(lab_dir)
+        self.hosts = sorted(self.lab["windows"]["hosts"])
+        self.pump = HeartbeatPump(lab_dir)
+        self.host_vars_path = os.path.join(lab_dir, "reliability-hosts.yml")
+        self.set_host_vars({})
+
+    @classmethod
+    def start(cls, lab_dir, profiles, groups=("east", "west"), extra_vars=None):
+        fleet_lab.labctl(lab_dir, "up", "--hosts", str(len(profiles)), "--groups", ",".join(groups),
+                         "--profile", ",".join(profiles), "--heartbeat-interval", "3600",
+                         "--hybrid-registration-delay", "0.2")
+        variables = {"hybrid_runbook_worker_wait_timeout": 5}
+        variables.update(extra_vars or {})
+        fleet_lab.write_fleet_vars(lab_dir, variables)
+        lab = cls(lab_dir)
+        lab.pump.start()
+        return lab
+
+    def stop(self):
+        self.pump.stop()
+        fleet_lab.labctl(self.dir, "down", check=False)
+
+    def group_of(self, host):
+        return self.lab["windows"]["hosts"][host]["group"]
+
+    def set_host_vars(self, host_vars):
+        """A third inventory source with per-host variables (connection timeouts, remedies), as a user's host_vars."""
+        with open(self.host_vars_path, "w", encoding="utf-8") as handle:
+            json.dump({"all": {"children": {"windows": {"hosts": host_vars}}}}, handle, indent=2)
+
+    def run(self, playbook, *args, env=None, verbosity=None):
+        """ansible-playbook with the collection's playbook (FQCN) or a playbook file, the lab's inventory and env."""
+        inventory = ["-i", os.path.join(self.dir, "inventory.yml"), "-i", os.path.join(self.dir, "fleet-vars.yml"),
+                     "-i", self.host_vars_path]
+        target = playbook if playbook.endswith(".yml") else "azure_automation.hybrid_worker." + playbook
+        argv = inventory + [target] + list(args) + ([verbosity] if verbosity else [])
+        environment = fleet_lab.playbook_env(self.dir)
+        environment.update(env or {})
+        proc = subprocess.run(["ansible-playbook"] + argv, env=environment, cwd=self.dir, capture_output=True,
+                              text=True, check=False, timeout=600)
+        return fleet_lab.PlaybookRun(argv, proc)
+
+    def labctl(self, *args):
+        return fleet_lab.labctl(self.dir, *args)
+
+    def host(self, name):
+        return self.labctl("host", name)
+
+    def registered_group(self, name):
+        return self.host(name)["summary"]["hrw"]["registered_group"]
+
+    def stats(self, reset=False):
+        return self.labctl("stats", *(["--reset"] if reset else []))
+
+    def azure_resources(self):
+        return self.labctl("azure")["resources"]
+
+    def azure_workers(self):
+        """{computer name (lower case): [groups]} of the worker records in the Azure lab."""
+        found = {}
+        for resource in self.azure_resources():
+            if resource["kind"] == "worker":
+                found.setdefault(resource["workerName"].lower(), []).append(resource["group"])
+        return found
+
+    def unfinished_azure_resources(self):
+        """Resources left half-made: any provisioning state other than Succeeded."""
+        return sorted("%s %s: %s" % (r["kind"], r["name"], r["provisioningState"]) for r in self.azure_resources()
+                      if r.get("provisioningState") not in (None, "Succeeded"))
+
+    def state_files(self):
+        """Every simulated host's state and the Azure lab's state, as bytes (pause the pump first)."""
+        paths = sorted(glob.glob(os.path.join(self.dir, "windows", "hosts", "*.json")))
+        paths += [os.path.join(self.dir, "azure", "state.json"), os.path.join(self.dir, "azure", "heartbeats.jsonl")]
+        snapshot = {}
+        for path in paths:
+            with open(path, "rb") as handle:
+                snapshot[os.path.relpath(path, self.dir)] = handle.read()
+        return snapshot
+
+    def host_states(self):
+        paths = sorted(glob.glob(os.path.join(self.dir, "windows", "hosts", "*.json")))
+        snapshot = {}
+        for path in paths:
+            with open(path, "rb") as handle:
+                snapshot[os.path.basename(path)] = handle.read()
+        return snapshot
+
+    def secrets(self):
+        """Every secret the lab holds: client secret, account (registration) keys, workspace keys, host passwords."""
+        found = set()
+
+        def walk(node):
+            if isinstance(node, dict):
+                for child in node.values():
+                    walk(child)
+            elif isinstance(node, list):
+                for child in node:
+                    walk(child)
+            elif isinstance(node, str) and len(node) >= 8:
+                found.add(node)
+        walk(LabControl(self.dir).secrets())
+        with open(os.path.join(self.dir, "windows", "fleet.json"), encoding="utf-8") as handle:
+            found.update(h["password"] for h in json.load(handle)["hosts"])
+        found.add(self.lab["azure"]["env"]["AZURE_SECRET"])
+        return found
+
+
+def converged(lab, hosts):
+    """Problems that keep ``hosts`` from being converged: each registered in its group on the host and in Azure."""
+    problems = []
+    workers = lab.azure_workers()
+    for host in hosts:
+        if lab.registered_group(host) != lab.group_of(host):
+            problems.append("%s registered in %s on the host" % (host, lab.registered_group(host)))
+        if workers.get(host) != [lab.group_of(host)]:
+            problems.append("%s listed in Azure groups %s" % (host, workers.get(host)))
+    return problems
