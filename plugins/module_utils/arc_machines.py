@@ -15,9 +15,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-import traceback
-
-from ansible.module_utils.basic import missing_required_lib
 
 # The extension of extension-based (V2) Hybrid Runbook Workers (reference windows-host.md 5.1).
 HYBRID_WORKER_PUBLISHER = "Microsoft.Azure.Automation.HybridWorker"
@@ -202,24 +199,3 @@ def machine_view(machine, extensions=None):
 
 def is_in_progress(extension):
     return str(((extension or {}).get("properties") or {}).get("provisioningState") or "").lower() in IN_PROGRESS_STATES
-
-
-def hybridcompute_client(module):
-    """A HybridComputeManagementClient built like ``AzureModule.client`` builds the other SDK clients.
-
-    Imported here, when an Arc module needs it, so the other modules never require azure-mgmt-hybridcompute.
-    """
-    try:
-        from azure.mgmt.hybridcompute import HybridComputeManagementClient  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        module.fail_json(msg=missing_required_lib("azure-mgmt-hybridcompute>=10.0.0"), exception=traceback.format_exc())
-    endpoints = module.endpoints
-    options = dict(
-        base_url=endpoints["resource_manager_url"],
-        credential_scopes=[endpoints["resource_manager_scope"]],
-        polling_interval=module.params["polling_interval"],
-        retry_total=module.params["max_retries"],
-    )
-    if module.params.get("ca_bundle"):
-        options["connection_verify"] = module.params["ca_bundle"]
-    return HybridComputeManagementClient(module.credential, module.subscription_id, **options)

@@ -238,7 +238,6 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     validate_resource_group,
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.arc_machines import (
-    hybridcompute_client,
     DEFAULT_EXTENSION_NAME,
     DEFAULT_TYPE_HANDLER_VERSION,
     desired_extension,
@@ -435,7 +434,7 @@ def main():
     if subscription and subscription.lower() != str(module.subscription_id).lower():
         module.fail_json(msg="machine_id is in subscription '%s' but the module works in subscription '%s' (set subscription_id)"
                          % (subscription, module.subscription_id))
-    client = hybridcompute_client(module)
+    client = module.client("hybridcompute")
     machine = get_or_none(module, lambda: client.machines.get(rg, machine_name), "Arc machine '%s'" % machine_name)
     if machine is None:
         if params["state"] == "absent":

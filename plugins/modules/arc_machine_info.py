@@ -153,7 +153,6 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     validate_resource_group,
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.arc_machines import (
-    hybridcompute_client,
     machine_view,
     validate_machine_name,
 )
@@ -202,7 +201,7 @@ def main():
     error = validate_params(params)
     if error:
         module.fail_json(msg="Invalid arguments for Arc machine info: %s" % error)
-    client = hybridcompute_client(module)
+    client = module.client("hybridcompute")
     machines = sorted(read_machines(module, client, params), key=lambda m: (m.get("id") or "").lower())
     views = []
     for machine in machines:
