@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.mgmt.automation import AutomationClient
 from azure.mgmt.hybridcompute import HybridComputeManagementClient
 
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure import arc_agent
@@ -271,3 +272,28 @@ def test_labctl_sets_status_and_handler_outcome(azure_lab_dir, machine, hybridco
     assert hybridcompute.machines.get(names["rg"], machine[0]).properties.status == "Disconnected"
     refused = testing.labctl(azure_lab_dir, "azure-arc", machine[1], "--handler", WINDOWS_HANDLER + "=explode", check=False)
     assert refused.returncode != 0 and "outcome must be one of succeed, fail, hang" in refused.stderr
+
+
+def test_restart_keeps_machines_extensions_and_a_running_operation(tmp_path):
+    """A lab stopped in the middle of an extension operation finds the machine, the extension and the operation again."""
+    lab_dir = str(tmp_path)
+    with testing.running_lab(lab_dir, "--azure-lro-polls", "1000", "--azure-lro-seconds", "1000") as lab:
+        azure = lab["azure"]
+        control = testing.LabControl(lab_dir)
+        machine_id = control.arc_connect("arc-restart")["id"]
+        automation = AutomationClient(testing.credential(lab), azure["subscription_id"], **testing.client_kwargs(lab))
+        url = automation.automation_account.get(azure["resource_group"], azure["automation_account"]).properties.automation_hybrid_service_url
+        automation.hybrid_runbook_worker_group.create(azure["resource_group"], azure["automation_account"], "g", {"properties": {}})
+        automation.hybrid_runbook_workers.create(azure["resource_group"], azure["automation_account"], "g", str(uuid.uuid4()),
+                                                 {"properties": {"vmResourceId": machine_id}})
+        client = HybridComputeManagementClient(testing.credential(lab), azure["subscription_id"], **testing.client_kwargs(lab))
+        client.machine_extensions.begin_create_or_update(azure["resource_group"], "arc-restart", "HybridWorkerExtension",
+                                                         extension_body(url), polling=False)
+        testing.labctl(lab_dir, "down")
+        testing.labctl(lab_dir, "up", "--azure-lro-polls", "1", "--azure-lro-seconds", "0")
+        lab = testing.read_lab_json(lab_dir)
+        client = HybridComputeManagementClient(testing.credential(lab), azure["subscription_id"], **testing.client_kwargs(lab))
+        assert client.machines.get(azure["resource_group"], "arc-restart").properties.status == "Connected"
+        # The operation resumes and finishes on the next read now that its time is up.
+        extension = client.machine_extensions.get(azure["resource_group"], "arc-restart", "HybridWorkerExtension")
+        assert extension.properties.provisioning_state == "Succeeded"
