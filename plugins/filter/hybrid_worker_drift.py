@@ -49,7 +49,10 @@ def agent_drift(probe, desired):
         reasons.append("Log Analytics agent not installed")
         return reasons, notes
     minimum = desired.get("minimum_version") or ""
-    if minimum and (_version(agent.get("version")) or (0,)) < (_version(minimum) or (0,)):
+    if minimum and _version(minimum) is None:
+        # The module refuses it with its own message; let it say so.
+        reasons.append("minimum_version %s is not a version number" % minimum)
+    elif minimum and (_version(agent.get("version")) or (0,)) < _version(minimum):
         reasons.append("Log Analytics agent %s older than %s" % (agent.get("version"), minimum))
     attached = dict((str(w.get("id", "")).lower(), w) for w in agent.get("workspaces") or [])
     wanted = []

@@ -45,6 +45,7 @@ HOST_GROUPS = {name: GROUPS[index % len(GROUPS)] for index, name in enumerate(HO
 WORKSPACE = "law-hybrid-workers"
 AGENT_TASK = "Install and configure the Log Analytics agent"
 WORKER_TASK = "Register the host as a Hybrid Runbook Worker"
+PROBE_TASK = "Read the host's agent, worker and PowerShell module state"
 PSMODULE_TASKS = ("List the PowerShell modules installed on the host",
                   "Install the PowerShell modules runbooks need that are missing")
 
@@ -260,12 +261,11 @@ def test_bare_host_converges_and_a_rerun_changes_nothing(lab):
     assert changed_tasks(again, "win-001") == [] and changed_tasks(again, "localhost") == []
     stats = json.loads(lab.fleet.labctl("stats").stdout)
     calls = stats["windows"]["module_calls_per_host"]["win-001"]
-    assert calls == {"azure_automation.hybrid_worker.win_log_analytics_agent": 1,
-                     "azure_automation.hybrid_worker.win_hybrid_runbook_worker": 1,
-                     "community.windows.win_psmodule_info": 1}
+    # One read-only call finds everything right, so neither the agent nor the worker module runs.
+    assert calls == {"azure_automation.hybrid_worker.win_hybrid_worker_info": 1}
     assert stats["azure"]["arm"]["writes"] == 0
-    again_agent = task_result(again, AGENT_TASK, "win-001")
-    assert again_agent["hybrid_registration_path"].endswith("\\HybridRegistration\\HybridRegistration.psd1")
+    probe = task_result(again, PROBE_TASK, "win-001")
+    assert probe["hybrid_registration"]["path"].endswith("\\HybridRegistration\\HybridRegistration.psd1")
 
     # No key reached a command line the host recorded.
     secrets = lab.secrets()
@@ -340,7 +340,8 @@ def test_missing_prerequisites_fail_naming_what_is_missing_and_the_tls_fix_works
     targets = ",".join(list(PREREQUISITE_FAILURES) + list(TOO_OLD_POWERSHELL))
     run = lab.converge_windows(targets)
     for host, expected in TOO_OLD_POWERSHELL.items():
-        result = task_result(run, AGENT_TASK, host)
+        # The first module to reach the host is the read-only probe; Ansible refuses to run it there.
+        result = task_result(run, PROBE_TASK, host)
         assert result["failed"] is True and expected in result["msg"]
     for host, expected in PREREQUISITE_FAILURES.items():
         result = task_result(run, AGENT_TASK, host)
@@ -427,7 +428,7 @@ def test_faults_give_the_documented_message(lab):
     slow = lab.host("win-024")
     assert user_group_names(slow) == [HOST_GROUPS["win-024"]], task_result(run, WORKER_TASK, "win-024")
     for host in UNREACHABLE:
-        result = task_result(run, AGENT_TASK, host)
+        result = task_result(run, PROBE_TASK, host)
         assert result.get("unreachable") is True, (host, result)
         assert summary(lab.host(host))["mma"] is None
     for host, (fault, _value, task, fragment) in FAULTS.items():

@@ -80,6 +80,7 @@ def test_minimum_version_compares_numbers_not_text():
     assert drift(agent=dict(AGENT, minimum_version="10.20.9999.0"))["agent"] == []
     assert drift(agent=dict(AGENT, minimum_version="10.20.18068.0"))["agent"] == [
         "Log Analytics agent 10.20.18067.0 older than 10.20.18068.0"]
+    assert drift(agent=dict(AGENT, minimum_version="latest"))["agent"] == ["minimum_version latest is not a version number"]
 
 
 def test_proxy_only_counts_when_asked_for():
