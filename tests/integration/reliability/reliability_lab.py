@@ -3,6 +3,7 @@ playbooks as a user drives them, with the snapshots the suite compares (host sta
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -67,7 +68,7 @@ class ReliabilityLab:
         self.set_host_vars({})
 
     @classmethod
-    def start(cls, lab_dir, profiles, groups=("east", "west"), extra_vars=None):
+    def start(cls, lab_dir, profiles, groups=("east", "west"), extra_vars=None, pump=True):
         fleet_lab.labctl(lab_dir, "up", "--hosts", str(len(profiles)), "--groups", ",".join(groups),
                          "--profile", ",".join(profiles), "--heartbeat-interval", "3600",
                          "--hybrid-registration-delay", "0.2")
@@ -75,11 +76,13 @@ class ReliabilityLab:
         variables.update(extra_vars or {})
         fleet_lab.write_fleet_vars(lab_dir, variables)
         lab = cls(lab_dir)
-        lab.pump.start()
+        if pump:
+            lab.pump.start()
         return lab
 
     def stop(self):
-        self.pump.stop()
+        if self.pump.thread.is_alive():
+            self.pump.stop()
         fleet_lab.labctl(self.dir, "down", check=False)
 
     def group_of(self, host):
@@ -90,10 +93,10 @@ class ReliabilityLab:
         with open(self.host_vars_path, "w", encoding="utf-8") as handle:
             json.dump({"all": {"children": {"windows": {"hosts": host_vars}}}}, handle, indent=2)
 
-    def run(self, playbook, *args, env=None, verbosity=None):
+    def run(self, playbook, *args, env=None, verbosity=None, inventory=None):
         """ansible-playbook with the collection's playbook (FQCN) or a playbook file, the lab's inventory and env."""
-        inventory = ["-i", os.path.join(self.dir, "inventory.yml"), "-i", os.path.join(self.dir, "fleet-vars.yml"),
-                     "-i", self.host_vars_path]
+        inventory = ["-i", inventory or os.path.join(self.dir, "inventory.yml"),
+                     "-i", os.path.join(self.dir, "fleet-vars.yml"), "-i", self.host_vars_path]
         target = playbook if playbook.endswith(".yml") else "azure_automation.hybrid_worker." + playbook
         argv = inventory + [target] + list(args) + ([verbosity] if verbosity else [])
         environment = fleet_lab.playbook_env(self.dir)
@@ -166,6 +169,27 @@ class ReliabilityLab:
             found.update(h["password"] for h in json.load(handle)["hosts"])
         found.add(self.lab["azure"]["env"]["AZURE_SECRET"])
         return found
+
+
+def first_failure(run):
+    """What the operator reads first: the first ``[ERROR]: Task failed:`` line (shown even for a ``no_log`` task,
+    whose result is censored), else the first ``fatal:`` result's msg."""
+    match = re.search(r"^\[ERROR\]: Task failed: (?:Module failed: |Action failed: )?(.*?)(?:\nOrigin: |\n\n)",
+                      run.output, re.MULTILINE | re.DOTALL)
+    if match:
+        return " ".join(match.group(1).split())
+    found = fatal_messages(run)
+    return found[0] if found else None
+
+
+def fatal_messages(run, host_pattern=r"[^\]]+"):
+    """The msg of every ``fatal: [host]`` result in the output (JSON result format, one or more lines)."""
+    decoder = json.JSONDecoder()
+    found = []
+    for match in re.finditer(r"^fatal: \[(%s)\]: (?:UNREACHABLE|FAILED)! => " % host_pattern, run.output, re.MULTILINE):
+        result, _end = decoder.raw_decode(run.output, match.end())
+        found.append(result.get("msg"))
+    return found
 
 
 def converged(lab, hosts):

@@ -8,13 +8,12 @@ converged by a single re-run. Azure faults hit the whole run, so each has a run 
 For each case: the run's message names the host (or Azure resource) and the cause; the other hosts finish; Azure
 holds no half-made resource and no worker the run did not intend; after the fault is cleared one re-run converges.
 """
-import json
 import re
 
 import pytest
 
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure.testing import LabControl
-from reliability_lab import ReliabilityLab, converged
+from reliability_lab import ReliabilityLab, converged, fatal_messages, first_failure
 
 AGENT_TASK = "Install and configure the Log Analytics agent"
 WORKER_TASK = "Register the host as a Hybrid Runbook Worker"
@@ -69,30 +68,10 @@ def summary_line(run, host):
     return None
 
 
-def fatal_messages(run, host_pattern=r"[^\]]+"):
-    """The msg of every ``fatal: [host]`` result in the output (JSON result format, one or more lines)."""
-    decoder = json.JSONDecoder()
-    found = []
-    for match in re.finditer(r"^fatal: \[(%s)\]: (?:UNREACHABLE|FAILED)! => " % host_pattern, run.output, re.MULTILINE):
-        result, _end = decoder.raw_decode(run.output, match.end())
-        found.append(result.get("msg"))
-    return found
-
-
 def fatal_message(run, host):
     """The msg of the last ``fatal: [host]`` result (a delegated task shows as ``[host -> localhost]``)."""
     found = fatal_messages(run, re.escape(host) + r"(?: -> [^\]]+)?")
     return found[-1] if found else None
-
-
-def first_failure(run):
-    """What the operator reads first: the first ``[ERROR]: Task failed:`` line (shown even for a ``no_log`` task,
-    whose result is censored), else the first ``fatal:`` result's msg."""
-    match = re.search(r"^\[ERROR\]: Task failed: (?:Module failed: |Action failed: )?(.*)$", run.output, re.MULTILINE)
-    if match:
-        return match.group(1)
-    found = fatal_messages(run)
-    return found[0] if found else None
 
 
 class Matrix:
