@@ -1,0 +1,232 @@
+"""Fleet benchmark (``make bench``, not part of ``make test``): what onboard.yml costs on the lab as the fleet grows.
+
+    .venv/bin/python bench/fleet_bench.py [--hosts 10,50,200] [--repeat 3] [--forks 50] [--publish]
+
+For every fleet size and every repeat, a fresh lab is started and three plays run over the same hosts, one after
+the other: the first onboarding (bare hosts), the converged re-run of onboard.yml, and the floor play
+(``bench/floor.yml``: one modelled no-op module per host). Each run records wall time, the controller's CPU time
+(ansible-playbook and its workers), Azure reads and writes (``labctl stats``) and WinRM module calls per host.
+Medians over the repeats go to ``bench/output/results.json``, ``results.md`` (Markdown table) and ``results.png``
+(time against hosts); ``--publish`` also copies the table and the chart to ``docs/`` and puts the table in the
+README's "Fleet performance" section.
+"""
+import argparse
+import datetime
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "utils"))
+
+# pylint: disable=wrong-import-position
+import fleet_lab  # noqa: E402
+
+FLOOR_PLAYBOOK = os.path.join(ROOT, "bench", "floor.yml")
+GROUPS = ("east", "west", "sql")
+PLAYS = ("first", "converged", "floor")
+PLAY_LABELS = {"first": "first onboarding", "converged": "converged re-run", "floor": "floor (win_ping)"}
+README = os.path.join(ROOT, "README.md")
+TABLE_START, TABLE_END = "<!-- fleet-bench-table:start -->", "<!-- fleet-bench-table:end -->"
+DOCS_TABLE = os.path.join(ROOT, "docs", "fleet-benchmark.md")
+DOCS_CHART = os.path.join(ROOT, "docs", "fleet-benchmark.png")
+
+
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_play(lab_dir, play, forks):
+    """One ansible-playbook run with the lab's counters reset before; returns its measurements."""
+    fleet_lab.labctl(lab_dir, "stats", "--reset")
+    inventory = ["-i", os.path.join(lab_dir, "inventory.yml"), "-i", os.path.join(lab_dir, "fleet-vars.yml")]
+    playbook = FLOOR_PLAYBOOK if play == "floor" else "azure_automation.hybrid_worker.onboard"
+    env = fleet_lab.playbook_env(lab_dir, forks)
+    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    cpu_before = children_cpu_seconds()
+    started = time.monotonic()
+    proc = subprocess.run(["ansible-playbook"] + inventory + [playbook], env=env,
+                          cwd=lab_dir, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - started
+    cpu = children_cpu_seconds() - cpu_before
+    stats = fleet_lab.labctl(lab_dir, "stats")
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        report = {"plays": [], "stats": {}}
+    recap = report.get("stats", {})
+    plays = [(entry["play"]["name"], play_seconds(entry["play"])) for entry in report.get("plays", [])]
+    calls = stats["windows"]["module_calls_per_host"]
+    per_host = [sum(modules.values()) for modules in calls.values()]
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-2000:])
+    return {
+        "play": play, "rc": proc.returncode, "wall_seconds": round(wall, 2), "controller_cpu_seconds": round(cpu, 2),
+        "arm_reads": stats["azure"]["arm"]["reads"], "arm_writes": stats["azure"]["arm"]["writes"],
+        "winrm_calls_per_host_max": max(per_host) if per_host else 0,
+        "winrm_calls_per_host_min": min(per_host) if per_host else 0,
+        "winrm_commands_total": stats["windows"]["commands_total"],
+        "hosts_called": len(calls),
+        "changed_hosts": sum(1 for counts in recap.values() if counts.get("changed")),
+        "failed_hosts": sum(1 for counts in recap.values() if counts.get("failures") or counts.get("unreachable")),
+        # The play that reaches the Windows hosts (onboard.yml's second play; the floor's only play).
+        "windows_play_seconds": round(plays[1 if len(plays) > 1 else 0][1], 2) if plays else None,
+        "plays_seconds": plays,
+    }
+
+
+def play_seconds(play):
+    duration = play.get("duration") or {}
+    try:
+        start = datetime.datetime.fromisoformat(duration["start"].replace("Z", "+00:00"))
+        end = datetime.datetime.fromisoformat(duration["end"].replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return 0.0
+    return (end - start).total_seconds()
+
+
+def one_repeat(hosts, forks, work_dir):
+    lab_dir = tempfile.mkdtemp(prefix="lab-%d-" % hosts, dir=work_dir)
+    started = time.monotonic()
+    fleet_lab.start(lab_dir, hosts, GROUPS)
+    up_seconds = time.monotonic() - started
+    try:
+        runs = [run_play(lab_dir, play, forks) for play in PLAYS]
+    finally:
+        fleet_lab.labctl(lab_dir, "down", check=False)
+        shutil.rmtree(lab_dir, ignore_errors=True)
+    for run in runs:
+        run["lab_up_seconds"] = round(up_seconds, 2)
+    return runs
+
+
+def summarise(hosts, repeats):
+    """Medians per play over the repeats, and the converged/floor ratio of each repeat's pair (median too)."""
+    summary = {"hosts": hosts, "repeats": len(repeats), "plays": {}}
+    for play in PLAYS:
+        runs = [next(r for r in repeat if r["play"] == play) for repeat in repeats]
+        summary["plays"][play] = dict(
+            (key, statistics.median(run[key] for run in runs))
+            for key in ("wall_seconds", "windows_play_seconds", "controller_cpu_seconds", "arm_reads", "arm_writes",
+                        "winrm_calls_per_host_max", "winrm_calls_per_host_min", "changed_hosts", "failed_hosts"))
+    ratios = []
+    for repeat in repeats:
+        by_play = dict((run["play"], run) for run in repeat)
+        ratios.append(by_play["converged"]["wall_seconds"] / by_play["floor"]["wall_seconds"])
+    summary["converged_to_floor_ratio"] = round(statistics.median(ratios), 2)
+    summary["converged_windows_play_to_floor_ratio"] = round(statistics.median(
+        next(r for r in repeat if r["play"] == "converged")["windows_play_seconds"]
+        / next(r for r in repeat if r["play"] == "floor")["windows_play_seconds"] for repeat in repeats), 2)
+    return summary
+
+
+def markdown_table(summaries):
+    lines = ["| Hosts | Play | Wall time (s) | Windows play (s) | Controller CPU (s) | Azure reads | Azure writes "
+             "| WinRM calls per host | Changed hosts | Re-run / floor (whole run; Windows play) |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for summary in summaries:
+        for play in PLAYS:
+            data = summary["plays"][play]
+            calls = "%g" % data["winrm_calls_per_host_max"]
+            if data["winrm_calls_per_host_min"] != data["winrm_calls_per_host_max"]:
+                calls = "%g-%g" % (data["winrm_calls_per_host_min"], data["winrm_calls_per_host_max"])
+            ratio = ""
+            if play == "converged":
+                ratio = "%.2f; %.2f" % (summary["converged_to_floor_ratio"],
+                                        summary["converged_windows_play_to_floor_ratio"])
+            lines.append("| %d | %s | %.1f | %.1f | %.1f | %g | %g | %s | %g | %s |" % (
+                summary["hosts"], PLAY_LABELS[play], data["wall_seconds"], data["windows_play_seconds"],
+                data["controller_cpu_seconds"],
+                data["arm_reads"], data["arm_writes"], calls, data["changed_hosts"], ratio))
+    repeats = summaries[0]["repeats"] if summaries else 0
+    lines.append("")
+    lines.append("Medians of %d run%s per fleet size (a fresh lab per run; the three plays run one after the other "
+                 "over the same hosts)." % (repeats, "" if repeats == 1 else "s"))
+    return "\n".join(lines) + "\n"
+
+
+def chart(summaries, path):
+    import matplotlib  # pylint: disable=import-outside-toplevel
+    matplotlib.use("Agg")  # headless: no display needed
+    from matplotlib import pyplot  # pylint: disable=import-outside-toplevel
+
+    figure, axes = pyplot.subplots(figsize=(7, 4.2), dpi=100)
+    sizes = [summary["hosts"] for summary in summaries]
+    for play, marker in zip(PLAYS, ("o", "s", "^")):
+        axes.plot(sizes, [summary["plays"][play]["wall_seconds"] for summary in summaries], marker=marker,
+                  label=PLAY_LABELS[play])
+    axes.set_xlabel("Windows hosts")
+    axes.set_ylabel("wall time (s), median")
+    axes.set_title("onboard.yml on the lab: time against fleet size")
+    axes.set_xlim(left=0)
+    axes.set_ylim(bottom=0)
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    pyplot.close(figure)
+
+
+def publish(table, chart_path):
+    shutil.copyfile(chart_path, DOCS_CHART)
+    with open(DOCS_TABLE, "w", encoding="utf-8") as handle:
+        handle.write("# Fleet benchmark\n\nLatest `make bench` run on the lab (see the README's \"Fleet performance\" "
+                     "section for what each play is).\n\n" + table + "\n![Wall time against hosts](fleet-benchmark.png)\n")
+    with open(README, encoding="utf-8") as handle:
+        text = handle.read()
+    if TABLE_START in text and TABLE_END in text:
+        head, rest = text.split(TABLE_START, 1)
+        tail = rest.split(TABLE_END, 1)[1]
+        text = head + TABLE_START + "\n" + table + TABLE_END + tail
+        with open(README, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", default="10,50,200", help="fleet sizes, comma-separated (default 10,50,200)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per fleet size; medians are reported (default 3)")
+    parser.add_argument("--forks", type=int, default=50)
+    parser.add_argument("--output", default=os.path.join(ROOT, "bench", "output"))
+    parser.add_argument("--publish", action="store_true", help="copy the table and chart to docs/ and the README")
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.hosts.split(",") if size.strip()]
+    if args.repeat < 1 or not sizes:
+        parser.error("--repeat must be 1 or more and --hosts must name at least one size")
+    os.makedirs(args.output, exist_ok=True)
+
+    raw, summaries = {}, []
+    with tempfile.TemporaryDirectory(prefix="fleet-bench-") as work_dir:
+        for hosts in sizes:
+            repeats = []
+            for index in range(args.repeat):
+                runs = one_repeat(hosts, args.forks, work_dir)
+                print("hosts=%d repeat=%d: %s" % (hosts, index + 1, ", ".join(
+                    "%s %.1fs" % (run["play"], run["wall_seconds"]) for run in runs)), flush=True)
+                repeats.append(runs)
+            raw[str(hosts)] = repeats
+            summaries.append(summarise(hosts, repeats))
+
+    table = markdown_table(summaries)
+    chart_path = os.path.join(args.output, "results.png")
+    with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as handle:
+        json.dump({"forks": args.forks, "repeat": args.repeat, "summaries": summaries, "runs": raw}, handle, indent=2)
+    with open(os.path.join(args.output, "results.md"), "w", encoding="utf-8") as handle:
+        handle.write(table)
+    chart(summaries, chart_path)
+    if args.publish:
+        publish(table, chart_path)
+    print(table)
+    failed = [run for repeats in raw.values() for repeat in repeats for run in repeat if run["rc"] != 0]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
