@@ -196,7 +196,12 @@ def main(argv=None):
     parser.add_argument("--forks", type=int, default=50)
     parser.add_argument("--output", default=os.path.join(ROOT, "bench", "output"))
     parser.add_argument("--publish", action="store_true", help="copy the table and chart to docs/ and the README")
+    parser.add_argument("--from-results", metavar="JSON",
+                        help="no new runs: rebuild the table and chart (and --publish them) from a results.json")
     args = parser.parse_args(argv)
+    if args.from_results:
+        with open(args.from_results, encoding="utf-8") as handle:
+            return report(json.load(handle)["summaries"], {}, args)
     sizes = [int(size) for size in args.hosts.split(",") if size.strip()]
     if args.repeat < 1 or not sizes:
         parser.error("--repeat must be 1 or more and --hosts must name at least one size")
@@ -214,10 +219,15 @@ def main(argv=None):
             raw[str(hosts)] = repeats
             summaries.append(summarise(hosts, repeats))
 
-    table = markdown_table(summaries)
-    chart_path = os.path.join(args.output, "results.png")
     with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as handle:
         json.dump({"forks": args.forks, "repeat": args.repeat, "summaries": summaries, "runs": raw}, handle, indent=2)
+    return report(summaries, raw, args)
+
+
+def report(summaries, raw, args):
+    os.makedirs(args.output, exist_ok=True)
+    table = markdown_table(summaries)
+    chart_path = os.path.join(args.output, "results.png")
     with open(os.path.join(args.output, "results.md"), "w", encoding="utf-8") as handle:
         handle.write(table)
     chart(summaries, chart_path)
