@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LABCTL = os.path.join(ROOT, "tests", "lab", "labctl")
@@ -135,3 +136,43 @@ def debug_messages(output, task_name):
     if brace < 0 or end < 0:
         return []
     return json.loads(body[brace + 3:end + 2]).get("msg", [])
+
+
+class HeartbeatPump:
+    """A lab heartbeat round (agents report, workers ping) every ``seconds`` until paused or stopped.
+
+    Start the lab with a long ``--heartbeat-interval`` and pump instead: while the pump is paused nothing changes the
+    lab's state in the background, so state files can be compared byte for byte.
+    """
+
+    def __init__(self, lab_dir, seconds=1.0):
+        self.lab_dir = lab_dir
+        self.seconds = seconds
+        self.running = threading.Event()
+        self.stopping = threading.Event()
+        self.idle = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def loop(self):
+        while not self.stopping.is_set():
+            if self.running.is_set():
+                self.idle.clear()
+                labctl(self.lab_dir, "heartbeat", check=False)
+            self.idle.set()
+            self.stopping.wait(self.seconds)
+
+    def start(self):
+        self.running.set()
+        self.thread.start()
+
+    def pause(self):
+        self.running.clear()
+        self.idle.clear()
+        self.idle.wait(60)
+
+    def resume(self):
+        self.running.set()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(60)

@@ -8,7 +8,6 @@ import glob
 import json
 import os
 import sys
-import threading
 
 import pytest
 
@@ -23,47 +22,14 @@ GROUPS = ("east", "west", "sql")
 HEARTBEAT_SECONDS = float(os.environ.get("FLEET_TEST_HEARTBEAT_SECONDS", "1"))
 
 
-class HeartbeatPump:
-    """Runs a lab heartbeat round every HEARTBEAT_SECONDS until paused or stopped."""
-
-    def __init__(self, lab_dir):
-        self.lab_dir = lab_dir
-        self.running = threading.Event()
-        self.stopping = threading.Event()
-        self.idle = threading.Event()
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-
-    def loop(self):
-        while not self.stopping.is_set():
-            if self.running.is_set():
-                self.idle.clear()
-                fleet_lab.labctl(self.lab_dir, "heartbeat", check=False)
-            self.idle.set()
-            self.stopping.wait(HEARTBEAT_SECONDS)
-
-    def start(self):
-        self.running.set()
-        self.thread.start()
-
-    def pause(self):
-        self.running.clear()
-        self.idle.clear()
-        self.idle.wait(60)
-
-    def resume(self):
-        self.running.set()
-
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(60)
-
-
 class Fleet:
     def __init__(self, lab_dir):
         self.dir = lab_dir
         self.lab = fleet_lab.read_lab(lab_dir)
         self.hosts = sorted(self.lab["windows"]["hosts"])
-        self.pump = HeartbeatPump(lab_dir)
+        self.pump = fleet_lab.HeartbeatPump(lab_dir, HEARTBEAT_SECONDS)
+        # WinRM module calls of one converged host, as the converged re-run measured them.
+        self.converged_calls = None
 
     def group_of(self, host):
         return self.lab["windows"]["hosts"][host]["group"]
@@ -141,7 +107,9 @@ class Fleet:
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     lab_dir = str(tmp_path_factory.mktemp("fleet"))
-    fleet_lab.start(lab_dir, HOSTS, GROUPS, heartbeat_interval=3600)
+    # One PowerShell module for the runbooks, so that the module concern is onboarded and can drift too.
+    fleet_lab.start(lab_dir, HOSTS, GROUPS, heartbeat_interval=3600,
+                    extra_vars={"hybrid_runbook_worker_powershell_modules": [{"name": "Az.Accounts", "version": "2.19.0"}]})
     lab = Fleet(lab_dir)
     lab.pump.start()
     try:
