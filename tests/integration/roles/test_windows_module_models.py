@@ -18,6 +18,7 @@ from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows import
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows import models
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.models import (
     win_hybrid_runbook_worker as worker_model,
+    win_hybrid_worker_info as probe_model,
     win_log_analytics_agent as agent_model,
 )
 
@@ -30,6 +31,7 @@ import pscheck  # noqa: E402  pylint: disable=wrong-import-position
 MODULES = {
     "win_log_analytics_agent": agent_model,
     "win_hybrid_runbook_worker": worker_model,
+    "win_hybrid_worker_info": probe_model,
 }
 PLACEHOLDER = "{}"
 WORKSPACE_ID = "11111111-2222-3333-4444-555555555555"
