@@ -201,7 +201,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.from_results:
         with open(args.from_results, encoding="utf-8") as handle:
-            return report(json.load(handle)["summaries"], {}, args)
+            saved = json.load(handle)
+        summaries = saved.get("summaries") or [summarise(int(hosts), repeats) for hosts, repeats
+                                               in sorted(saved["runs"].items(), key=lambda item: int(item[0]))]
+        return report(summaries, {}, args)
     sizes = [int(size) for size in args.hosts.split(",") if size.strip()]
     if args.repeat < 1 or not sizes:
         parser.error("--repeat must be 1 or more and --hosts must name at least one size")
@@ -216,7 +219,10 @@ def main(argv=None):
                 print("hosts=%d repeat=%d: %s" % (hosts, index + 1, ", ".join(
                     "%s %.1fs" % (run["play"], run["wall_seconds"]) for run in runs)), flush=True)
                 repeats.append(runs)
-            raw[str(hosts)] = repeats
+                raw[str(hosts)] = repeats
+                # Written after every repeat, so an interrupted benchmark still leaves what it measured.
+                with open(os.path.join(args.output, "results.partial.json"), "w", encoding="utf-8") as handle:
+                    json.dump({"forks": args.forks, "repeat": args.repeat, "runs": raw}, handle, indent=2)
             summaries.append(summarise(hosts, repeats))
 
     with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as handle:
