@@ -152,13 +152,14 @@ def wait_until_gone(module, client, params):
                     "the Automation link of workspace '%s' to be deleted" % params["workspace_name"])
 
 
-def require_workspace(module, client, params):
+def require_workspace(module, client, params, missing_ok=False):
     workspace = get_or_none(
         module,
         lambda: client.workspaces.get(params["resource_group"], params["workspace_name"]),
         "Log Analytics workspace '%s'" % params["workspace_name"])
-    if workspace is None:
+    if workspace is None and not missing_ok:
         module.fail_json(msg="Log Analytics workspace '%s' was not found in resource group '%s'" % (params["workspace_name"], params["resource_group"]))
+    return workspace
 
 
 def require_account(module, params):
@@ -174,9 +175,10 @@ def require_account(module, params):
 
 
 def ensure_present(module, client, params):
-    require_workspace(module, client, params)
+    # In check mode the workspace a previous task would create does not exist yet: the link would be new.
+    workspace = require_workspace(module, client, params, missing_ok=module.check_mode)
     account_id = require_account(module, params)
-    current = read_link(module, client, params)
+    current = read_link(module, client, params) if workspace is not None else None
     if current is not None and is_lingering(current):
         if not module.check_mode:
             wait_until_gone(module, client, params)

@@ -90,6 +90,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     AzureModule,
     as_rest_dict,
     azure_call,
+    get_or_none,
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure_rules import (
     collect_errors,
@@ -132,8 +133,14 @@ def main():
 
     client = module.client("loganalytics")
     rg, workspace = params["resource_group"], params["workspace_name"]
-    packs = azure_call(module, lambda: client.intelligence_packs.list(rg, workspace),
-                       "list the solutions of Log Analytics workspace '%s' in resource group '%s'" % (workspace, rg))
+    what = "list the solutions of Log Analytics workspace '%s' in resource group '%s'" % (workspace, rg)
+    if module.check_mode:
+        # In check mode the workspace a previous task would create does not exist yet; a new workspace has the
+        # pack off, so enabling it is the change to report.
+        found = get_or_none(module, lambda: dict(value=list(client.intelligence_packs.list(rg, workspace))), what)
+        packs = found["value"] if found is not None else [dict(name=params["name"], enabled=False)]
+    else:
+        packs = azure_call(module, lambda: client.intelligence_packs.list(rg, workspace), what)
     before = find_pack(packs or [], params["name"])
     if before is None:
         module.fail_json(msg="Solution '%s' is not offered by Log Analytics workspace '%s' (known: %s)"
