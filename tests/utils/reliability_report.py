@@ -148,10 +148,31 @@ def render(results):
     return "\n".join(lines)
 
 
-def write(path=DOC, results=None):
-    text = render(results or load_results())
+README = os.path.join(ROOT, "README.md")
+README_MARKER = "<!-- reliability figures: tests/utils/reliability_report.py -->"
+
+
+def readme_line(results):
+    numbers = figures(results)
+    return ("Measured by `make test` on the lab: %s of %s faults survived, %s of %s bad inputs refused before any change, "
+            "%s secrets leaked; see [docs/reliability.md](docs/reliability.md). %s"
+            % (numbers["faults_survived"], numbers["faults_total"], numbers["bad_inputs_refused"],
+               numbers["bad_inputs_total"], numbers["secrets_leaked"], README_MARKER))
+
+
+def write(path=DOC, results=None, readme=README):
+    results = results or load_results()
+    text = render(results)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
+    # The README quotes the figures on one marked line; keep it in step with the page.
+    if readme and os.path.exists(readme):
+        with open(readme, encoding="utf-8") as handle:
+            lines = handle.read().split("\n")
+        updated = [readme_line(results) if line.endswith(README_MARKER) else line for line in lines]
+        if updated != lines:
+            with open(readme, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(updated))
     return text
 
 
