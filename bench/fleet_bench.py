@@ -43,11 +43,11 @@ def children_cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def run_play(lab_dir, play, forks):
+def run_play(lab_dir, play, forks, onboard_playbook):
     """One ansible-playbook run with the lab's counters reset before; returns its measurements."""
     fleet_lab.labctl(lab_dir, "stats", "--reset")
     inventory = ["-i", os.path.join(lab_dir, "inventory.yml"), "-i", os.path.join(lab_dir, "fleet-vars.yml")]
-    playbook = FLOOR_PLAYBOOK if play == "floor" else "azure_automation.hybrid_worker.onboard"
+    playbook = FLOOR_PLAYBOOK if play == "floor" else onboard_playbook
     env = fleet_lab.playbook_env(lab_dir, forks)
     env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
     cpu_before = children_cpu_seconds()
@@ -92,13 +92,13 @@ def play_seconds(play):
     return (end - start).total_seconds()
 
 
-def one_repeat(hosts, forks, work_dir):
+def one_repeat(hosts, forks, work_dir, onboard_playbook):
     lab_dir = tempfile.mkdtemp(prefix="lab-%d-" % hosts, dir=work_dir)
     started = time.monotonic()
     fleet_lab.start(lab_dir, hosts, GROUPS)
     up_seconds = time.monotonic() - started
     try:
-        runs = [run_play(lab_dir, play, forks) for play in PLAYS]
+        runs = [run_play(lab_dir, play, forks, onboard_playbook) for play in PLAYS]
     finally:
         fleet_lab.labctl(lab_dir, "down", check=False)
         shutil.rmtree(lab_dir, ignore_errors=True)
@@ -196,14 +196,18 @@ def main(argv=None):
     parser.add_argument("--forks", type=int, default=50)
     parser.add_argument("--output", default=os.path.join(ROOT, "bench", "output"))
     parser.add_argument("--publish", action="store_true", help="copy the table and chart to docs/ and the README")
-    parser.add_argument("--from-results", metavar="JSON",
-                        help="no new runs: rebuild the table and chart (and --publish them) from a results.json")
+    parser.add_argument("--playbook", default="azure_automation.hybrid_worker.onboard",
+                        help="the onboarding playbook to measure (default: the collection's onboard.yml)")
+    parser.add_argument("--from-results", metavar="JSON", nargs="+",
+                        help="no new runs: rebuild the table and chart (and --publish them) from results.json files "
+                             "(or results.partial.json); several files are merged, fleet sizes of later files win")
     args = parser.parse_args(argv)
     if args.from_results:
-        with open(args.from_results, encoding="utf-8") as handle:
-            saved = json.load(handle)
-        summaries = saved.get("summaries") or [summarise(int(hosts), repeats) for hosts, repeats
-                                               in sorted(saved["runs"].items(), key=lambda item: int(item[0]))]
+        runs = {}
+        for path in args.from_results:
+            with open(path, encoding="utf-8") as handle:
+                runs.update(json.load(handle)["runs"])
+        summaries = [summarise(int(hosts), repeats) for hosts, repeats in sorted(runs.items(), key=lambda i: int(i[0]))]
         return report(summaries, {}, args)
     sizes = [int(size) for size in args.hosts.split(",") if size.strip()]
     if args.repeat < 1 or not sizes:
@@ -215,7 +219,7 @@ def main(argv=None):
         for hosts in sizes:
             repeats = []
             for index in range(args.repeat):
-                runs = one_repeat(hosts, args.forks, work_dir)
+                runs = one_repeat(hosts, args.forks, work_dir, args.playbook)
                 print("hosts=%d repeat=%d: %s" % (hosts, index + 1, ", ".join(
                     "%s %.1fs" % (run["play"], run["wall_seconds"]) for run in runs)), flush=True)
                 repeats.append(runs)
