@@ -208,7 +208,11 @@ def main(argv=None):
             with open(path, encoding="utf-8") as handle:
                 runs.update(json.load(handle)["runs"])
         summaries = [summarise(int(hosts), repeats) for hosts, repeats in sorted(runs.items(), key=lambda i: int(i[0]))]
-        return report(summaries, {}, args)
+        os.makedirs(args.output, exist_ok=True)
+        with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as handle:
+            json.dump({"forks": args.forks, "merged_from": args.from_results, "summaries": summaries, "runs": runs},
+                      handle, indent=2)
+        return report(summaries, runs, args)
     sizes = [int(size) for size in args.hosts.split(",") if size.strip()]
     if args.repeat < 1 or not sizes:
         parser.error("--repeat must be 1 or more and --hosts must name at least one size")
