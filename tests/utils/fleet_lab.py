@@ -66,10 +66,29 @@ def write_fleet_vars(lab_dir, extra_vars=None):
     }
     variables.update(extra_vars or {})
     path = os.path.join(lab_dir, "fleet-vars.yml")
-    with open(path, "w", encoding="utf-8") as handle:
+    # It may hold the Arc onboarding secret (arc_vars): readable by its owner only, like lab.json.
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         # JSON is YAML: no YAML library needed here.
         json.dump({"all": {"vars": variables}}, handle, indent=2, sort_keys=True)
     return path
+
+
+def arc_vars(lab_dir, worker_type="extension"):
+    """Inventory variables of extension-based workers: the Arc agent's package and the service principal that
+    connects the hosts (a user keeps its secret in Ansible Vault; the lab's lives in lab.json)."""
+    lab = read_lab(lab_dir)
+    azure, package = lab["azure"], lab["installers"]["arc_agent"]
+    return {
+        "hybrid_worker_type": worker_type,
+        "arc_agent_installer_url": package["url"],
+        "arc_agent_installer_checksum": package["sha256"],
+        "arc_agent_tenant_id": azure["env"]["AZURE_TENANT"],
+        "arc_agent_subscription_id": azure["subscription_id"],
+        "arc_agent_resource_group": azure["resource_group"],
+        "arc_agent_location": azure["location"],
+        "arc_agent_service_principal_id": azure["env"]["AZURE_CLIENT_ID"],
+        "arc_agent_service_principal_secret": azure["env"]["AZURE_SECRET"],
+    }
 
 
 def playbook_env(lab_dir, forks=25):
