@@ -113,10 +113,9 @@ def render(results):
         "|---|---|---|---|---|",
     ]
     for entry in (e for e in cases if e["table"] == "faults"):
-        lines.append("| %s | %s | %s | %s | %s |" % (cell(entry["id"]), cell(entry.get("injected")),
-                                                  cell(entry.get("playbook")),
-                                                  cell(entry.get("result") if entry["outcome"] == "held" else "BROKEN"),
-                                                  cell(entry.get("message"))))
+        outcome = entry.get("result") if entry["outcome"] == "held" else "BROKEN"
+        row = (entry["id"], entry.get("injected"), entry.get("playbook"), outcome, entry.get("message"))
+        lines.append("| %s |" % " | ".join(cell(value) for value in row))
     lines += [
         "",
         "## Bad input",
@@ -130,9 +129,8 @@ def render(results):
         "|---|---|---|---|",
     ]
     for entry in (e for e in cases if e["table"] == "bad_inputs"):
-        lines.append("| %s | %s | %s | %s |" % (cell(entry["id"]), cell(entry.get("level")),
-                                              "refused" if entry["outcome"] == "held" else "BROKEN",
-                                              cell(entry.get("message"))))
+        row = (entry["id"], entry.get("level"), "refused" if entry["outcome"] == "held" else "BROKEN", entry.get("message"))
+        lines.append("| %s |" % " | ".join(cell(value) for value in row))
     for table, title, text in (
             ("secrets", "Secrets", "The demo flow at `-vvv` with `--diff`; stdout, the Ansible log, the labs' logs and"
              " every command line recorded on the hosts are searched for every secret the run handled."),
@@ -141,8 +139,8 @@ def render(results):
             ("concurrency", "Concurrency", "Runs at the same time on overlapping hosts.")):
         lines += ["", "## " + title, "", text, "", "| Case | Outcome | Detail |", "|---|---|---|"]
         for entry in (e for e in cases if e["table"] == table):
-            lines.append("| %s | %s | %s |" % (cell(entry["id"]), "held" if entry["outcome"] == "held" else "BROKEN",
-                                              cell(entry.get("detail"))))
+            row = (entry["id"], "held" if entry["outcome"] == "held" else "BROKEN", entry.get("detail"))
+            lines.append("| %s |" % " | ".join(cell(value) for value in row))
     lines += ["", "Regenerate: `python tests/utils/reliability_report.py` after `make test` (the reliability tests"
               " write `tests/output/reliability.json` and refresh this page at the end of their run).", ""]
     return "\n".join(lines)

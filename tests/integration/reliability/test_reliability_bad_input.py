@@ -142,10 +142,10 @@ def module_results(bad):
                "delegate_to": "localhost"}
     plays = [
         {"name": "Azure modules", "hosts": "localhost", "connection": "local", "gather_facts": False,
-         "tasks": [task(i, module, args) for i, (_id, (module, args, _)) in enumerate(azure_cases)]
+         "tasks": [task(i, module, args) for i, (_id, (module, args, _fragments)) in enumerate(azure_cases)]
          + [dict(collect, vars={"results": dict(("case_%d" % i, "{{ case_%d }}" % i) for i in range(len(azure_cases)))})]},
         {"name": "Windows modules", "hosts": "win-001", "gather_facts": False,
-         "tasks": [task(i, module, args) for i, (_id, (module, args, _)) in enumerate(windows_cases)]
+         "tasks": [task(i, module, args) for i, (_id, (module, args, _fragments)) in enumerate(windows_cases)]
          + [dict(collect, vars={"results": dict(("case_%d" % i, "{{ case_%d }}" % i) for i in range(len(windows_cases)))})]},
     ]
     path = os.path.join(lab.dir, "bad-input.yml")

@@ -199,37 +199,53 @@ def fail_then_converge(matrix, case, fault, expected, run_kwargs=None, rerun_kwa
     case.note(result="failed naming the cause; re-run converged")
 
 
-def survive(matrix, case, faults, injected):
-    """A run with transient faults that the SDK's retries absorb: it must succeed and change nothing."""
+TRANSIENT_FAULTS = (
+    ("throttle", {"surface": "arm", "every": 2, "count": 3, "retry_after": 1}),
+    ("error", {"surface": "arm", "status": 500, "every": 3, "count": 2, "retry_after": 0}),
+    ("error", {"surface": "arm", "status": 503, "every": 4, "count": 2, "retry_after": 0}),
+)
+
+
+@pytest.fixture(scope="module")
+def transient_run(matrix):
+    """One run with transient faults the SDK's retries absorb (429 with Retry-After, 500, 503)."""
     lab, control = matrix.lab, matrix.control
     matrix.onboard_pair()
     lab.stats(reset=True)
-    for kind, options in faults:
+    for kind, options in TRANSIENT_FAULTS:
         control.fault(kind, **options)
     try:
         run = lab.run("onboard", "--limit", ",".join(PAIR))
     finally:
         control.clear_faults()
-    stats = lab.stats()["azure"]
+    return run, lab.stats()["azure"]
+
+
+def survived(matrix, case, transient, injected):
+    run, stats = transient
+    case.note(result="retried within the run, converged", injected=injected,
+              message="(run succeeded; %d injected answers retried: %s)"
+              % (stats["faults_injected"], ", ".join("%s x%s" % (code, n) for code, n in sorted(stats["arm"]["by_status"].items())
+                                                     if code in ("429", "500", "503"))))
+    # The run succeeds and changes nothing on the converged pair: every injected answer was retried.
     assert run.rc == 0, run.describe()
-    assert stats["faults_injected"] == sum(options["count"] for _kind, options in faults), stats
-    assert converged(lab, PAIR) == []
+    assert stats["faults_injected"] == sum(options["count"] for _kind, options in TRANSIENT_FAULTS), stats
+    assert converged(matrix.lab, PAIR) == []
     assert run.changed_hosts() == []
-    case.note(result="retried within the run, converged", message="(run succeeded: %d injected answers retried)"
-              % stats["faults_injected"], injected=injected)
 
 
-def test_throttling_with_retry_after_is_waited_out(matrix, case):
+def test_throttling_with_retry_after_is_waited_out(matrix, case, transient_run):
     case("faults", "Azure 429 + Retry-After", order=2, playbook="onboard.yml")
-    survive(matrix, case, [("throttle", {"surface": "arm", "every": 2, "count": 3, "retry_after": 1})],
-            "429 TooManyRequests, Retry-After: 1, on every 2nd ARM request (3 times)")
+    assert transient_run[1]["arm"]["by_status"].get("429") == 3
+    survived(matrix, case, transient_run, "429 TooManyRequests with Retry-After: 1 on every 2nd ARM request (3 times), "
+             "in the same run as the 500/503 case")
 
 
-def test_transient_500_and_503_are_retried(matrix, case):
+def test_transient_500_and_503_are_retried(matrix, case, transient_run):
     case("faults", "Azure 500/503 (transient)", order=3, playbook="onboard.yml")
-    survive(matrix, case, [("error", {"surface": "arm", "status": 500, "every": 3, "count": 2, "retry_after": 0}),
-                           ("error", {"surface": "arm", "status": 503, "every": 4, "count": 2, "retry_after": 0})],
-            "500 on every 3rd and 503 on every 4th ARM request (2 times each)")
+    assert transient_run[1]["arm"]["by_status"].get("500") == 2 and transient_run[1]["arm"]["by_status"].get("503") == 2
+    survived(matrix, case, transient_run, "500 on every 3rd and 503 on every 4th ARM request (2 times each), in the same "
+             "run as the 429 case")
 
 
 def test_persistent_503_names_the_account_and_a_rerun_converges(matrix, case):
@@ -252,6 +268,29 @@ def test_wrong_client_secret_is_named_and_a_rerun_converges(matrix, case):
          injected="AZURE_SECRET of another service principal")
     wrong = {"AZURE_SECRET": "not-the-secret-" + "x" * 20}
     fail_then_converge(matrix, case, None, ["AADSTS7000215"], run_kwargs={"env": wrong})
+
+
+def test_query_api_down_fails_verify_naming_the_workspace_and_a_rerun_passes(matrix, case):
+    lab, control = matrix.lab, matrix.control
+    case("faults", "Log Analytics query API 503 (verify.yml)", order=7, playbook="verify.yml",
+         injected="503 ServiceUnavailable on every heartbeat query")
+    matrix.onboard_pair()
+    control.fault("error", operation="Query_Execute", status=503, count=100, retry_after=0)
+    try:
+        run = lab.run("verify", "--limit", ",".join(PAIR))
+    finally:
+        control.clear_faults()
+    message = first_failure(run)
+    case.note(message=message)
+    # verify.yml must not report a clean fleet it could not check.
+    assert run.rc != 0, run.describe()
+    assert WORKSPACE in (message or "") or "heartbeat" in (message or "").lower(), message
+    assert "503" in (message or ""), message
+    assert "0 of 2 hosts drifted" not in run.output
+    again = lab.run("verify", "--limit", ",".join(PAIR))
+    assert again.rc == 0, again.describe()
+    assert again.messages("Drift report") == ["0 of 2 hosts drifted, 0 unaccounted Azure workers"]
+    case.note(result="failed naming the cause, reported no clean fleet; re-run passed")
 
 
 # --- host faults, one host each, all in one run ---------------------------------------------------------------------
