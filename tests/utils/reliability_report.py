@@ -33,8 +33,7 @@ def merge_results(entries, path=RESULTS):
     results = load_results(path)
     fresh = dict(((e["table"], e["id"]), e) for e in entries)
     kept = [e for e in results["cases"] if (e["table"], e["id"]) not in fresh]
-    results["cases"] = sorted(kept + list(fresh.values()), key=lambda e: (TABLES.index(e["table"]), e.get("order", 0),
-                                                                           e["id"]))
+    results["cases"] = sorted(kept + list(fresh.values()), key=lambda e: (TABLES.index(e["table"]), e.get("order", 0), e["id"]))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(results, handle, indent=2, sort_keys=True)

@@ -137,8 +137,8 @@ def module_results(bad):
     lab = bad.lab
     azure_cases = list(AZURE_MODULE_CASES.items())
     windows_cases = list(WINDOWS_MODULE_CASES.items())
-    collect = {"name": "collect", "ansible.builtin.copy": {"dest": os.path.join(lab.dir, "bad-input-results-{{ inventory_hostname }}.json"),
-                                                          "content": "{{ results | to_json }}"},
+    results_file = os.path.join(lab.dir, "bad-input-results-{{ inventory_hostname }}.json")
+    collect = {"name": "collect", "ansible.builtin.copy": {"dest": results_file, "content": "{{ results | to_json }}"},
                "delegate_to": "localhost"}
     plays = [
         {"name": "Azure modules", "hosts": "localhost", "connection": "local", "gather_facts": False,
