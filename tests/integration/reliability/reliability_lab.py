@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "utils"))
@@ -20,42 +19,6 @@ HEARTBEAT_SECONDS = 1.0
 
 # --- the lab ------------------------------------------------------------------------------------------------------
 
-class HeartbeatPump:
-    """A heartbeat round every second (agents report, workers ping) until paused, so that state files can be compared
-    byte for byte while it is paused."""
-
-    def __init__(self, lab_dir):
-        self.lab_dir = lab_dir
-        self.running = threading.Event()
-        self.stopping = threading.Event()
-        self.idle = threading.Event()
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-
-    def loop(self):
-        while not self.stopping.is_set():
-            if self.running.is_set():
-                self.idle.clear()
-                fleet_lab.labctl(self.lab_dir, "heartbeat", check=False)
-            self.idle.set()
-            self.stopping.wait(HEARTBEAT_SECONDS)
-
-    def start(self):
-        self.running.set()
-        self.thread.start()
-
-    def pause(self):
-        self.running.clear()
-        self.idle.clear()
-        self.idle.wait(60)
-
-    def resume(self):
-        self.running.set()
-
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(60)
-
-
 class ReliabilityLab:
     """One lab (Azure + a few simulated Windows servers) and the fleet playbooks run against it as a user runs them."""
 
@@ -63,7 +26,8 @@ class ReliabilityLab:
         self.dir = lab_dir
         self.lab = fleet_lab.read_lab(lab_dir)
         self.hosts = sorted(self.lab["windows"]["hosts"])
-        self.pump = HeartbeatPump(lab_dir)
+        # A heartbeat round every second; paused, nothing changes the lab's state files in the background.
+        self.pump = fleet_lab.HeartbeatPump(lab_dir, HEARTBEAT_SECONDS)
         self.host_vars_path = os.path.join(lab_dir, "reliability-hosts.yml")
         self.set_host_vars({})
 
