@@ -145,10 +145,10 @@ def markdown_table(summaries):
                 summary["hosts"], PLAY_LABELS[play], data["wall_seconds"], data["windows_play_seconds"],
                 data["controller_cpu_seconds"],
                 data["arm_reads"], data["arm_writes"], calls, data["changed_hosts"], ratio))
-    repeats = summaries[0]["repeats"] if summaries else 0
+    counts = ", ".join("%d hosts: %d" % (summary["hosts"], summary["repeats"]) for summary in summaries)
     lines.append("")
-    lines.append("Medians of %d run%s per fleet size (a fresh lab per run; the three plays run one after the other "
-                 "over the same hosts)." % (repeats, "" if repeats == 1 else "s"))
+    lines.append("Medians of the runs per fleet size (%s); a fresh lab per run, the three plays one after the other "
+                 "over the same hosts." % counts)
     return "\n".join(lines) + "\n"
 
 
