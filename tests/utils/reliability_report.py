@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Write ``docs/reliability.md`` from the reliability suite's last results (``tests/output/reliability.json``).
 
 The suite (``tests/integration/reliability``) records every case it ran: which table it belongs to, what was injected
