@@ -90,6 +90,7 @@ def arc_vars(lab_dir, worker_type="extension"):
         "arc_agent_service_principal_secret": azure["env"]["AZURE_SECRET"],
         # The lab's extension operations finish within a second or two unless the host's handler hangs.
         "hybrid_worker_extension_wait_timeout": 15,
+        "hybrid_worker_extension_retry_delay": 2,
     }
 
 
