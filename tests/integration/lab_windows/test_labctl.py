@@ -42,3 +42,26 @@ def test_state_survives_down_and_faults_apply_on_restart(tmp_path):
         assert bad.returncode != 0 and "unknown fault 'no-such-fault'" in bad.stderr
     finally:
         lab.stop()
+
+
+def test_inventory_carries_the_fleet_wide_azure_names_and_installer(tmp_path):
+    """`ansible-playbook -i DIR/inventory.yml` with azure.env exported is all the fleet playbooks need."""
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    lab = WindowsLab.start(str(tmp_path), hosts=1)
+    try:
+        with open(os.path.join(str(tmp_path), "lab.json"), encoding="utf-8") as handle:
+            lab_json = json.load(handle)
+        with open(os.path.join(str(tmp_path), "inventory.yml"), encoding="utf-8") as handle:
+            inventory = yaml.safe_load(handle)
+        assert inventory["all"]["vars"] == {
+            "automation_prerequisites_resource_group": lab_json["azure"]["resource_group"],
+            "automation_prerequisites_automation_account": lab_json["azure"]["automation_account"],
+            "automation_prerequisites_workspace_name": "law-hybrid-workers",
+            "automation_prerequisites_location": lab_json["azure"]["location"],
+            "log_analytics_agent_installer_url": lab_json["installers"]["mma_x64"]["url"],
+            "log_analytics_agent_installer_checksum": lab_json["installers"]["mma_x64"]["sha256"],
+        }
+        assert inventory["all"]["children"]["windows"]["hosts"]["win-001"]["ansible_port"]
+    finally:
+        lab.stop()

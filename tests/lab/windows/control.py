@@ -183,7 +183,7 @@ def up(args, lab):
     fleet["service_port"] = int(runtime["service_url"].rsplit(":", 1)[1])
     _write_private(_fleet_path(lab_dir), fleet)
     lab["installers"] = _write_installers(lab_dir, runtime["service_url"])
-    inventory = write_inventory(lab_dir, fleet)
+    inventory = write_inventory(lab_dir, fleet, fleet_vars(lab))
     lab["windows"] = {
         "pid": runtime["pid"],
         "service_url": runtime["service_url"],
@@ -218,10 +218,36 @@ def _start_server(lab_dir):
     sys.exit("labctl: the Windows lab process did not become ready")
 
 
-def write_inventory(lab_dir, fleet):
-    """``DIR/inventory.yml``: every host with its WinRM connection variables (certificate validation on)."""
+# The workspace the fleet's agents report to; the Azure lab creates it on the first onboarding, as Azure would.
+LAB_WORKSPACE_NAME = "law-hybrid-workers"
+
+
+def fleet_vars(lab):
+    """What a user's inventory holds for the whole fleet: the Azure names and the agent installer source.
+
+    With these in ``DIR/inventory.yml``, the fleet playbooks need nothing else than the ``azure.env`` variables.
+    """
+    azure, installer = lab.get("azure"), (lab.get("installers") or {}).get("mma_x64")
+    if not azure or not installer:
+        return {}
+    return {
+        "automation_prerequisites_resource_group": azure["resource_group"],
+        "automation_prerequisites_automation_account": azure["automation_account"],
+        "automation_prerequisites_workspace_name": LAB_WORKSPACE_NAME,
+        "automation_prerequisites_location": azure["location"],
+        "log_analytics_agent_installer_url": installer["url"],
+        "log_analytics_agent_installer_checksum": installer["sha256"],
+    }
+
+
+def write_inventory(lab_dir, fleet, all_vars=None):
+    """``DIR/inventory.yml``: every host with its WinRM connection variables (certificate validation on), and the
+    fleet-wide ``all_vars``."""
     ca_bundle = certs.ca_paths(lab_dir)[0]
-    lines = ["# Written by labctl: the simulated Windows fleet of this lab folder.", "all:", "  children:",
+    lines = ["# Written by labctl: the simulated Windows fleet of this lab folder.", "all:"]
+    if all_vars:
+        lines += ["  vars:"] + ["    %s: %s" % (name, json.dumps(value)) for name, value in sorted(all_vars.items())]
+    lines += ["  children:",
              "    windows:", "      vars:",
              "        ansible_connection: winrm",
              "        ansible_winrm_scheme: https",
