@@ -165,5 +165,3 @@ def test_migrate_turns_agent_based_workers_into_extension_based_ones(agent_fleet
     assert again.messages("Summary of the move") == ["%s: already migrated" % host for host in agent_fleet.hosts]
     assert agent_fleet.run("verify").rc == 0
     assert_no_secret(agent_fleet, run.output, again.output)
-
-
