@@ -248,13 +248,13 @@ def write_inventory(lab_dir, fleet, all_vars=None):
     if all_vars:
         lines += ["  vars:"] + ["    %s: %s" % (name, json.dumps(value)) for name, value in sorted(all_vars.items())]
     lines += ["  children:",
-             "    windows:", "      vars:",
-             "        ansible_connection: winrm",
-             "        ansible_winrm_scheme: https",
-             "        ansible_winrm_transport: %s" % fleet.get("transport", "ntlm"),
-             "        ansible_winrm_server_cert_validation: validate",
-             "        ansible_winrm_ca_trust_path: %s" % json.dumps(ca_bundle),
-             "      hosts:"]
+              "    windows:", "      vars:",
+              "        ansible_connection: winrm",
+              "        ansible_winrm_scheme: https",
+              "        ansible_winrm_transport: %s" % fleet.get("transport", "ntlm"),
+              "        ansible_winrm_server_cert_validation: validate",
+              "        ansible_winrm_ca_trust_path: %s" % json.dumps(ca_bundle),
+              "      hosts:"]
     for entry in fleet["hosts"]:
         lines += ["        %s:" % entry["name"],
                   "          ansible_host: %s" % entry["address"],
