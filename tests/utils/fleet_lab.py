@@ -53,6 +53,8 @@ def write_fleet_vars(lab_dir, extra_vars=None):
     lab = read_lab(lab_dir)
     azure, installer = lab["azure"], lab["installers"]["mma_x64"]
     variables = {
+        # Agent-based unless extra_vars (arc_vars) say otherwise: the playbooks' default is extension-based.
+        "hybrid_worker_type": "agent",
         "automation_prerequisites_resource_group": azure["resource_group"],
         "automation_prerequisites_automation_account": azure["automation_account"],
         "automation_prerequisites_workspace_name": WORKSPACE_NAME,
