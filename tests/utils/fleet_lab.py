@@ -96,6 +96,28 @@ def arc_vars(lab_dir, worker_type="extension"):
     }
 
 
+def lab_secrets(lab_dir):
+    """Every secret the lab holds (client secret, account and workspace keys, host passwords), for the leak checks:
+    values of at least 12 characters under a key naming a key or a secret in the Azure lab's state."""
+    found = {read_lab(lab_dir)["azure"]["env"]["AZURE_SECRET"]}
+    with open(os.path.join(lab_dir, "azure", "state.json"), encoding="utf-8") as handle:
+        state = json.load(handle)
+
+    def walk(node, secret):
+        if isinstance(node, dict):
+            for key, child in node.items():
+                walk(child, secret or "key" in key.lower() or "secret" in key.lower())
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, secret)
+        elif secret and isinstance(node, str) and len(node) >= 12:
+            found.add(node)
+    walk(state, False)
+    with open(os.path.join(lab_dir, "windows", "fleet.json"), encoding="utf-8") as handle:
+        found.update(h["password"] for h in json.load(handle)["hosts"])
+    return found
+
+
 def playbook_env(lab_dir, forks=25):
     """The environment a user would run the playbooks in: the lab's Azure variables, this checkout as the collection."""
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("AZURE_", "ANSIBLE_")))

@@ -71,23 +71,7 @@ class Fleet:
 
     def secrets(self):
         """Secrets the lab holds (Azure keys, client secret, host passwords), to prove the output has none of them."""
-        with open(os.path.join(self.dir, "azure", "state.json"), encoding="utf-8") as handle:
-            state = json.load(handle)
-        found = set()
-
-        def walk(node, secret):
-            if isinstance(node, dict):
-                for key, child in node.items():
-                    walk(child, secret or "key" in key.lower() or "secret" in key.lower())
-            elif isinstance(node, list):
-                for child in node:
-                    walk(child, secret)
-            elif secret and isinstance(node, str) and len(node) >= 12:
-                found.add(node)
-        walk(state, False)
-        with open(os.path.join(self.dir, "windows", "fleet.json"), encoding="utf-8") as handle:
-            found.update(h["password"] for h in json.load(handle)["hosts"])
-        return found
+        return fleet_lab.lab_secrets(self.dir)
 
     def set_inventory_group(self, host, group):
         """Change a host's worker group in the inventory, as a user editing it would."""
