@@ -1,10 +1,15 @@
-"""labctl's Windows commands outside a running fleet: no fleet for `--hosts 0`, state readable after `down`."""
+"""labctl's Windows commands outside a running fleet: no fleet for `--hosts 0`, state readable after `down`; the
+inventory it writes is all the default onboarding needs."""
 import json
 import os
+import stat
 import subprocess
 import sys
 
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import LABCTL, WindowsLab
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 
 
 def labctl(lab_dir, *args, check=True):
@@ -44,24 +49,52 @@ def test_state_survives_down_and_faults_apply_on_restart(tmp_path):
         lab.stop()
 
 
-def test_inventory_carries_the_fleet_wide_azure_names_and_installer(tmp_path):
-    """`ansible-playbook -i DIR/inventory.yml` with azure.env exported is all the fleet playbooks need."""
+def test_inventory_alone_onboards_the_fleet_as_extension_based_workers(tmp_path):
+    """`ansible-playbook -i DIR/inventory.yml` with azure.env exported is all the fleet playbooks need: the default
+    worker type (extension) onboards the lab's hosts through Azure Arc."""
     import yaml  # pylint: disable=import-outside-toplevel
 
-    lab = WindowsLab.start(str(tmp_path), hosts=1)
+    lab_dir = str(tmp_path)
+    lab = WindowsLab.start(lab_dir, hosts=2, groups="east", extra=("--heartbeat-interval", "1"))
     try:
-        with open(os.path.join(str(tmp_path), "lab.json"), encoding="utf-8") as handle:
-            lab_json = json.load(handle)
-        with open(os.path.join(str(tmp_path), "inventory.yml"), encoding="utf-8") as handle:
+        lab_json = lab.lab_json
+        azure, installers = lab_json["azure"], lab_json["installers"]
+        with open(lab.inventory, encoding="utf-8") as handle:
             inventory = yaml.safe_load(handle)
         assert inventory["all"]["vars"] == {
-            "automation_prerequisites_resource_group": lab_json["azure"]["resource_group"],
-            "automation_prerequisites_automation_account": lab_json["azure"]["automation_account"],
+            "automation_prerequisites_resource_group": azure["resource_group"],
+            "automation_prerequisites_automation_account": azure["automation_account"],
             "automation_prerequisites_workspace_name": "law-hybrid-workers",
-            "automation_prerequisites_location": lab_json["azure"]["location"],
-            "log_analytics_agent_installer_url": lab_json["installers"]["mma_x64"]["url"],
-            "log_analytics_agent_installer_checksum": lab_json["installers"]["mma_x64"]["sha256"],
+            "automation_prerequisites_location": azure["location"],
+            "log_analytics_agent_installer_url": installers["mma_x64"]["url"],
+            "log_analytics_agent_installer_checksum": installers["mma_x64"]["sha256"],
+            "arc_agent_installer_url": installers["arc_agent"]["url"],
+            "arc_agent_installer_checksum": installers["arc_agent"]["sha256"],
+            "arc_agent_tenant_id": azure["env"]["AZURE_TENANT"],
+            "arc_agent_subscription_id": azure["subscription_id"],
+            "arc_agent_resource_group": azure["resource_group"],
+            "arc_agent_location": azure["location"],
+            "arc_agent_service_principal_id": azure["env"]["AZURE_CLIENT_ID"],
+            "arc_agent_service_principal_secret": azure["env"]["AZURE_SECRET"],
         }
-        assert inventory["all"]["children"]["windows"]["hosts"]["win-001"]["ansible_port"]
+        # The inventory holds the lab's client secret and the hosts' passwords: private to its owner, like lab.json.
+        assert stat.S_IMODE(os.stat(lab.inventory).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(os.path.join(lab_dir, "lab.json")).st_mode) == 0o600
+
+        env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("AZURE_", "ANSIBLE_")))
+        env.update(azure["env"], ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_LOCAL_TEMP=os.path.join(lab_dir, "ansible-tmp"), ANSIBLE_HOME=os.path.join(lab_dir, "ansible-home"),
+                   PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""))
+        proc = subprocess.run(["ansible-playbook", "-i", lab.inventory, "azure_automation.hybrid_worker.onboard"],
+                              env=env, cwd=lab_dir, capture_output=True, text=True, check=False, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        assert '"east: 2/2 onboarded (extension-based), 2 changed (win-001, win-002)"' in proc.stdout, proc.stdout[-4000:]
+        for name in ("win-001", "win-002"):
+            summary = lab.host(name)["summary"]
+            assert summary["arc_agent"]["status"] == "Connected", summary
+            assert summary["hybrid_worker_v2"]["service"] == "Running", summary
+            # Nothing of the agent-based kind was installed.
+            assert summary["hrw"]["registered_group"] is None, summary
+        assert azure["env"]["AZURE_SECRET"] not in proc.stdout + proc.stderr
     finally:
         lab.stop()

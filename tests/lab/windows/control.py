@@ -223,12 +223,17 @@ LAB_WORKSPACE_NAME = "law-hybrid-workers"
 
 
 def fleet_vars(lab):
-    """What a user's inventory holds for the whole fleet: the Azure names and the agent installer source.
+    """What a user's inventory holds for the whole fleet: the Azure names, the Arc onboarding service principal and
+    the agents' installer sources.
 
-    With these in ``DIR/inventory.yml``, the fleet playbooks need nothing else than the ``azure.env`` variables.
+    With these in ``DIR/inventory.yml``, the fleet playbooks need nothing else than the ``azure.env`` variables: the
+    default ``hybrid_worker_type`` (extension) connects the hosts to Azure Arc with the ``arc_agent_*`` variables, and
+    ``hybrid_worker_type: agent`` uses the Log Analytics agent installer. The inventory holds the lab's client secret
+    (a user keeps it in Ansible Vault), so it is written with mode 0600 like lab.json.
     """
-    azure, installer = lab.get("azure"), (lab.get("installers") or {}).get("mma_x64")
-    if not azure or not installer:
+    installers = lab.get("installers") or {}
+    azure, installer, arc = lab.get("azure"), installers.get("mma_x64"), installers.get("arc_agent")
+    if not azure or not installer or not arc:
         return {}
     return {
         "automation_prerequisites_resource_group": azure["resource_group"],
@@ -237,6 +242,14 @@ def fleet_vars(lab):
         "automation_prerequisites_location": azure["location"],
         "log_analytics_agent_installer_url": installer["url"],
         "log_analytics_agent_installer_checksum": installer["sha256"],
+        "arc_agent_installer_url": arc["url"],
+        "arc_agent_installer_checksum": arc["sha256"],
+        "arc_agent_tenant_id": azure["env"]["AZURE_TENANT"],
+        "arc_agent_subscription_id": azure["subscription_id"],
+        "arc_agent_resource_group": azure["resource_group"],
+        "arc_agent_location": azure["location"],
+        "arc_agent_service_principal_id": azure["env"]["AZURE_CLIENT_ID"],
+        "arc_agent_service_principal_secret": azure["env"]["AZURE_SECRET"],
     }
 
 
