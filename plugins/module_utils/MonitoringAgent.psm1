@@ -4,11 +4,9 @@
 # Read-only probes of the Log Analytics agent (Microsoft Monitoring Agent) shared by the collection's Windows
 # modules. Nothing here changes the host.
 
+#AnsibleRequires -PowerShell ..module_utils.WindowsHost
+
 $script:AgentDisplayName = 'Microsoft Monitoring Agent'
-$script:UninstallRoots = @(
-    'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall',
-    'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
-)
 $script:AgentSetupKey = 'HKLM:\SOFTWARE\Microsoft\Microsoft Operations Manager\3.0\Setup'
 $script:ServiceConnectorKey = 'HKLM:\SYSTEM\CurrentControlSet\Services\HealthService\Parameters\Service Connector Services'
 
@@ -39,21 +37,7 @@ Function Get-MonitoringAgentInstallation {
     [CmdletBinding()]
     param()
 
-    $entry = $null
-    foreach ($root in $script:UninstallRoots) {
-        if (-not (Test-Path -LiteralPath $root)) {
-            continue
-        }
-        foreach ($key in (Get-ChildItem -LiteralPath $root -ErrorAction SilentlyContinue)) {
-            if ($key.GetValue('DisplayName') -eq $script:AgentDisplayName) {
-                $entry = $key
-                break
-            }
-        }
-        if ($entry) {
-            break
-        }
-    }
+    $entry = Get-UninstallEntry -DisplayName $script:AgentDisplayName
 
     $installDirectory = Join-Path -Path $env:ProgramFiles -ChildPath 'Microsoft Monitoring Agent\Agent'
     if (Test-Path -LiteralPath $script:AgentSetupKey) {

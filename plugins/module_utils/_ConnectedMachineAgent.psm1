@@ -4,11 +4,9 @@
 # The Azure Connected Machine (Arc) agent and the extension-based Hybrid Runbook Worker's on-host state, for
 # win_connected_machine_agent.
 
+#AnsibleRequires -PowerShell ..module_utils.WindowsHost
+
 $script:AgentDisplayName = 'Azure Connected Machine Agent'
-$script:UninstallRoots = @(
-    'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall',
-    'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
-)
 $script:HybridWorkerKeys = @(
     'HKLM:\SOFTWARE\Microsoft\HybridRunbookWorkerV2',
     'HKLM:\SOFTWARE\Microsoft\Azure\HybridWorker'
@@ -27,21 +25,7 @@ Function Get-ConnectedMachineAgent {
     [CmdletBinding()]
     param()
 
-    $entry = $null
-    foreach ($root in $script:UninstallRoots) {
-        if (-not (Test-Path -LiteralPath $root)) {
-            continue
-        }
-        foreach ($key in (Get-ChildItem -LiteralPath $root -ErrorAction SilentlyContinue)) {
-            if ($key.GetValue('DisplayName') -eq $script:AgentDisplayName) {
-                $entry = $key
-                break
-            }
-        }
-        if ($entry) {
-            break
-        }
-    }
+    $entry = Get-UninstallEntry -DisplayName $script:AgentDisplayName
     $azcmagent = Join-Path -Path $env:ProgramFiles -ChildPath 'AzureConnectedMachineAgent\azcmagent.exe'
     if (-not $entry) {
         return @{ installed = $false; version = $null; product_code = $null; azcmagent = $azcmagent }

@@ -6,6 +6,7 @@
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ..module_utils.MonitoringAgent
 #AnsibleRequires -PowerShell ..module_utils.HybridWorkerRegistry
+#AnsibleRequires -PowerShell ..module_utils.WindowsHost
 
 $spec = @{
     options = @{
@@ -61,6 +62,11 @@ if ($waitTimeout -lt 0) {
 }
 if ($state -eq 'present' -and $groupName -notmatch '^[^<>*%&:\\?/+]{1,128}$') {
     $module.FailJson("group_name '$groupName' is not a valid Hybrid Runbook Worker group name (1 to 128 characters, none of <>*%&:\?/+).")
+}
+# Checked here so a mistyped key fails before the host is read, not later as a 401 of the agent service; the value
+# itself is never part of the message.
+if (-not (Test-Base64String -Value $key)) {
+    $module.FailJson("key is not an Automation account registration key: expected the account's primary or secondary access key, a Base64 string (letters, digits, + and / with = padding).")
 }
 
 # --- current state ---------------------------------------------------------------------------------------------------

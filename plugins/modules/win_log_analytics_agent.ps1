@@ -5,6 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ..module_utils.MonitoringAgent
+#AnsibleRequires -PowerShell ..module_utils.WindowsHost
 
 $spec = @{
     options = @{
@@ -140,6 +141,10 @@ foreach ($workspace in $desiredWorkspaces) {
         $module.FailJson("Workspace id '$($workspace.id)' is listed more than once in workspaces.")
     }
     $seenIds[$workspace.id] = $true
+    # A bad key would only show later as a workspace that never connects; the value is never part of the message.
+    if (-not (Test-Base64String -Value $workspace.key)) {
+        $module.FailJson("workspaces: the key of workspace '$($workspace.id)' is not a Log Analytics workspace key: expected the workspace's primary or secondary shared key, a Base64 string (letters, digits, + and / with = padding).")
+    }
 }
 if (($module.Params.proxy_username -or $module.Params.proxy_password) -and $null -eq $proxyUrl) {
     $module.FailJson("proxy_username and proxy_password need proxy_url.")

@@ -83,7 +83,8 @@ WINDOWS_MODULE_CASES = {
                                     "key": KEY, "wait_timeout": 1}, ["http://127.0.0.1"]),
     "registration key not base64": ("win_hybrid_runbook_worker",
                                     {"group_name": "east", "url": "https://127.0.0.1/agentsvc/accounts/" + GUID,
-                                     "key": "not a key!", "wait_timeout": 1}, ["key"]),
+                                     "key": "not a key!", "wait_timeout": 1},
+                                    ["key is not an Automation account registration key", "Base64"]),
     "worker group name Azure refuses (on the host)": (
         "win_hybrid_runbook_worker", {"group_name": "east:west", "url": "https://127.0.0.1/agentsvc/accounts/" + GUID,
                                       "key": KEY, "wait_timeout": 1}, ["east:west"]),
@@ -97,7 +98,7 @@ WINDOWS_MODULE_CASES = {
     "workspace key not base64 (agent)": ("win_log_analytics_agent",
                                          {"installer_url": "https://127.0.0.1/installers/MMASetup-AMD64.exe",
                                           "installer_checksum": "0" * 64, "workspaces": [{"id": GUID, "key": "x y"}]},
-                                         ["key"]),
+                                         ["the key of workspace '%s'" % GUID, "Base64"]),
     "installer URL and path together": ("win_log_analytics_agent",
                                         {"installer_url": "https://127.0.0.1/installers/MMASetup-AMD64.exe",
                                          "installer_path": "C:\\Temp\\MMASetup-AMD64.exe", "installer_checksum": "0" * 64,
@@ -175,14 +176,7 @@ def _python():
 
 
 # Cases whose guarantee does not hold yet, with the bug (the test still runs and must fail: strict).
-KNOWN_BUGS = {
-    "registration key not base64": "win_hybrid_runbook_worker does not check that key is Base64 (an Automation account "
-                                   "key) before it reads the host; the operator learns only later, from a 401 of the "
-                                   "agent service or an unrelated agent message",
-    "workspace key not base64 (agent)": "win_log_analytics_agent does not check that a workspace key is Base64 before "
-                                        "it downloads and installs the agent; the bad key shows up only as a "
-                                        "workspace that never connects",
-}
+KNOWN_BUGS = {}
 
 
 def with_known_bugs(case_ids):
@@ -200,10 +194,12 @@ def test_module_refuses_bad_input_before_any_request(module_results, case, case_
     assert result.get("failed") is True, (case_id, result)
     for fragment in fragments:
         assert fragment in result["msg"], (case_id, fragment, result["msg"])
+    # A refused secret is not echoed back (Ansible would mask it, leaving the asterisks in the message).
+    secrets = [w["key"] for w in arguments.get("workspaces", [])] + ([arguments["key"]] if "key" in arguments else [])
+    assert not [s for s in secrets if s in result["msg"]] and "********" not in result["msg"], result["msg"]
     # The whole batch made no request to Azure (no token either) and changed no host.
     assert module_results.azure_requests == 0
     assert module_results.hosts_changed == []
-    assert arguments is not None
 
 
 # Playbook level: case id -> (extra arguments for onboard.yml, host variables, drop the group of this host,

@@ -236,6 +236,9 @@ def test_agent_model_proxy_and_cloud_changes_are_idempotent():
     ({"minimum_version": "ten"}, agent_model.message("bad_minimum_version", value="ten")),
     ({"workspaces": [{"id": "not-a-guid", "key": "k"}]}, agent_model.message("bad_workspace_id", id="not-a-guid")),
     ({"installer_path": None}, agent_model.message("checksum_required")),
+    ({"workspaces": [{"id": WORKSPACE_ID, "key": "x y"}]}, agent_model.message("bad_workspace_key", id=WORKSPACE_ID)),
+    ({"workspaces": [{"id": WORKSPACE_ID, "key": WORKSPACE_KEY + "\n"}]},
+     agent_model.message("bad_workspace_key", id=WORKSPACE_ID)),
 ])
 def test_agent_model_rejects_bad_input_before_any_change(args, message):
     host = _bare_host()
@@ -245,6 +248,30 @@ def test_agent_model_rejects_bad_input_before_any_change(args, message):
     result = _run(agent_model.FQCN, host, params)
     assert (result["failed"], result["msg"]) == (True, message)
     assert json.dumps(host.state, sort_keys=True) == before
+
+
+@pytest.mark.parametrize("key", ["not a key!", "k" * 19, "a2V5", "a2V5=", "a2V5\n", "a2V5 a2V5", "a2V5-_==", ""])
+def test_worker_model_refuses_a_key_that_is_not_base64_before_reading_the_host(key):
+    host = _bare_host("2019+system-worker")
+    before = json.dumps(host.state, sort_keys=True)
+    result = _run(worker_model.FQCN, host, {"group_name": "east", "url": REGISTRATION_URL, "key": key})
+    if key == "a2V5":
+        # A well-formed key goes on to the host (which has no agent here).
+        assert result["msg"] == worker_model.message("agent_missing"), result
+        return
+    assert (result["failed"], result["msg"]) == (True, worker_model.message("bad_key"))
+    assert json.dumps(host.state, sort_keys=True) == before
+
+
+def test_base64_check_of_the_models_is_the_one_of_the_module_util():
+    text = (ROOT / "plugins" / "module_utils" / "WindowsHost.psm1").read_text(encoding="utf-8")
+    pattern = re.search(r"\$script:Base64Pattern = '(.*)'", text).group(1)
+    assert pattern.startswith("\\A") and pattern.endswith("\\z"), pattern
+    assert pattern[2:-2] == models.BASE64_PATTERN.pattern
+    for text in ("YQ==", "YWI=", "YWJj", WORKSPACE_KEY):
+        assert models.is_base64(text), text
+    for text in ("", "YQ", "YQ=", "Y===", "YWJj\n", "YW Jj", "YWJj!", "YW_j"):
+        assert not models.is_base64(text), text
 
 
 def test_agent_model_checks_the_checksum_of_a_local_installer():

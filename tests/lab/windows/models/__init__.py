@@ -109,6 +109,39 @@ def register(fqcn, supports_check_mode=True, argument_spec=None, **rules):
     return wrap
 
 
+# --- helpers the module utils share (plugins/module_utils/WindowsHost.psm1 and the modules' common steps) ----------
+
+# Test-Base64String: standard, padded Base64 (RFC 4648 section 4), the form of Azure access keys; nothing else passes.
+BASE64_PATTERN = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)")
+
+
+def is_base64(text):
+    return bool(text) and BASE64_PATTERN.fullmatch(text) is not None
+
+
+def fetch_installer(call, result, download_to, message):
+    """The installer a module runs: ``installer_path`` as given (it must be a file), else ``installer_url`` downloaded
+    to ``download_to`` over TLS 1.2; then ``installer_checksum`` (SHA-256) compared. ``message(name, **values)`` is
+    the module's own sentences (installer_path_missing, download_failed, checksum_mismatch). Returns (path, file)."""
+    host, params = call.host, call.params
+    if params["installer_path"]:
+        entry = host.file(params["installer_path"])
+        if entry is None or entry["type"] != "file":
+            call.fail(message("installer_path_missing", path=params["installer_path"]), **result)
+        installer = params["installer_path"]
+    else:
+        installer = download_to
+        try:
+            entry = host.download(params["installer_url"], installer, explicit_tls12=True)
+        except hostmod.WindowsError as exc:
+            call.fail(message("download_failed", url=params["installer_url"], error=exc.message), **result)
+    expected = params["installer_checksum"]
+    if expected and entry["sha256"].lower() != expected.lower():
+        call.fail(message("checksum_mismatch", path=installer, actual=entry["sha256"].lower(),
+                          expected=expected.lower()), **result)
+    return installer, entry
+
+
 def load_models():
     """Import every model file in this package (each registers itself)."""
     global _LOADED  # pylint: disable=global-statement

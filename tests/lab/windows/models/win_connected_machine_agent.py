@@ -9,7 +9,7 @@ import json
 import re
 import uuid
 
-from . import register
+from . import fetch_installer, register
 from .. import host as hostmod
 from .win_log_analytics_agent import sidecar_spec
 
@@ -109,31 +109,11 @@ def _diff_view(agent, stale_keys):
             "stale_hybrid_worker_keys": list(stale_keys)}
 
 
-def _fetch_installer(call, result, work_dir):
-    host, params = call.host, call.params
-    if params["installer_path"]:
-        entry = host.file(params["installer_path"])
-        if entry is None or entry["type"] != "file":
-            call.fail(message("installer_path_missing", path=params["installer_path"]), **result)
-        installer = params["installer_path"]
-    else:
-        installer = work_dir + "\\AzureConnectedMachineAgent.msi"
-        try:
-            entry = host.download(params["installer_url"], installer, explicit_tls12=True)
-        except hostmod.WindowsError as exc:
-            call.fail(message("download_failed", url=params["installer_url"], error=exc.message), **result)
-    expected = params["installer_checksum"]
-    if expected and entry["sha256"].lower() != expected.lower():
-        call.fail(message("checksum_mismatch", path=installer, actual=entry["sha256"].lower(),
-                          expected=expected.lower()), **result)
-    return installer, entry
-
-
 def _install(call, result):
     host = call.host
     work_dir = MODULE_TMPDIR.format(uuid.uuid4().hex[:12]) + "\\connected-machine-agent"
     try:
-        installer, entry = _fetch_installer(call, result, work_dir)
+        installer, entry = fetch_installer(call, result, work_dir + "\\AzureConnectedMachineAgent.msi", message)
         log = work_dir + "\\install.log"
         command = '"%s" /i "%s" /qn /norestart /l*v "%s"' % (MSIEXEC, installer, log)
         build = entry.get("manifest") or {}

@@ -8,7 +8,7 @@ deregistration go through :mod:`windows.host` (windows-host reference sections 2
 import re
 import time
 
-from . import register
+from . import is_base64, register
 from .. import host as hostmod
 from .win_log_analytics_agent import sidecar_spec
 
@@ -18,6 +18,8 @@ NO_LOG_OPTIONS = ("key",)
 MESSAGES = {
     "bad_url": "url '{url}' is not an Automation account registration URL (https://.../accounts/<account id>).",
     "bad_wait_timeout": "wait_timeout must be 0 or more seconds.",
+    "bad_key": "key is not an Automation account registration key: expected the account's primary or secondary access "
+               "key, a Base64 string (letters, digits, + and / with = padding).",
     "bad_group": "group_name '{group}' is not a valid Hybrid Runbook Worker group name (1 to 128 characters, none of "
                  "<>*%&:\\?/+).",
     "agent_missing": "The Log Analytics agent is not installed; install it and attach a workspace that has the "
@@ -128,6 +130,8 @@ def _run(call):  # pylint: disable=too-many-branches,too-many-statements
         call.fail(message("bad_wait_timeout"), **result)
     if state == "present" and not GROUP_PATTERN.match(group or ""):
         call.fail(message("bad_group", group=group), **result)
+    if not is_base64(key):
+        call.fail(message("bad_key"), **result)
 
     found = registrations(host)
     current = found[0] if found else None

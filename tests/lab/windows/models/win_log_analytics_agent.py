@@ -11,7 +11,7 @@ import uuid
 
 import yaml
 
-from . import MODULES_DIR, register
+from . import MODULES_DIR, fetch_installer, is_base64, register
 from .. import host as hostmod
 
 FQCN = "azure_automation.hybrid_worker.win_log_analytics_agent"
@@ -26,6 +26,9 @@ MESSAGES = {
                          "installer's SHA-256 or set validate_installer_checksum to false.",
     "bad_workspace_id": "Workspace id '{id}' is not a workspace ID (a GUID, the workspace's customer id).",
     "duplicate_workspace": "Workspace id '{id}' is listed more than once in workspaces.",
+    "bad_workspace_key": "workspaces: the key of workspace '{id}' is not a Log Analytics workspace key: expected the "
+                         "workspace's primary or secondary shared key, a Base64 string (letters, digits, + and / with = "
+                         "padding).",
     "proxy_credentials": "proxy_username and proxy_password need proxy_url.",
     "com_unavailable": "The Log Analytics agent {version} is installed but its configuration object "
                        "AgentConfigManager.MgmtSvcCfg cannot be created: {error}",
@@ -184,6 +187,8 @@ def _validate_input(call, params):
         if workspace["id"] in seen:
             call.fail(message("duplicate_workspace", id=workspace["id"]))
         seen.append(workspace["id"])
+        if not is_base64(workspace["key"]):
+            call.fail(message("bad_workspace_key", id=workspace["id"]))
     if (params["proxy_username"] or params["proxy_password"]) and params["proxy_url"] is None:
         call.fail(message("proxy_credentials"))
     return seen
@@ -215,32 +220,12 @@ def _check_prerequisites(call, result):
     result["prerequisites"] = prerequisites
 
 
-def _fetch_installer(call, result, work_dir):
-    host, params = call.host, call.params
-    if params["installer_path"]:
-        entry = host.file(params["installer_path"])
-        if entry is None or entry["type"] != "file":
-            call.fail(message("installer_path_missing", path=params["installer_path"]), **result)
-        installer = params["installer_path"]
-    else:
-        installer = work_dir + "\\MMASetup-AMD64.exe"
-        try:
-            entry = host.download(params["installer_url"], installer, explicit_tls12=True)
-        except hostmod.WindowsError as exc:
-            call.fail(message("download_failed", url=params["installer_url"], error=exc.message), **result)
-    expected = params["installer_checksum"]
-    if expected and entry["sha256"].lower() != expected.lower():
-        call.fail(message("checksum_mismatch", path=installer, actual=entry["sha256"].lower(),
-                          expected=expected.lower()), **result)
-    return installer, entry
-
-
 def _install(call, result, agent, current_workspaces, listed_ids):
     """Download (only now), extract, remove an older build, run setup.exe without any workspace."""
     host, params = call.host, call.params
     work_dir = MODULE_TMPDIR.format(uuid.uuid4().hex[:12]) + "\\log-analytics-agent"
     try:
-        installer, entry = _fetch_installer(call, result, work_dir)
+        installer, entry = fetch_installer(call, result, work_dir + "\\MMASetup-AMD64.exe", message)
         extract_dir = work_dir + "\\extracted"
         build = entry.get("manifest") or {}
         if not build.get("version") or not build.get("product_code"):
