@@ -12,7 +12,6 @@ import threading
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LABCTL = os.path.join(ROOT, "tests", "lab", "labctl")
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
-WORKSPACE_NAME = "law-hybrid-workers"
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
                         r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)",
                         re.MULTILINE)
@@ -36,64 +35,41 @@ def read_lab(lab_dir):
         return json.load(handle)
 
 
-def start(lab_dir, hosts, groups, heartbeat_interval=2.0, extra_vars=None):
+def start(lab_dir, hosts, groups, heartbeat_interval=2.0, extra_vars=None, worker_type="agent"):
     """Start (or restart) the lab with a Windows fleet and write the inventory variables the playbooks need."""
     labctl(lab_dir, "up", "--hosts", str(hosts), "--groups", ",".join(groups),
            "--heartbeat-interval", str(heartbeat_interval), "--hybrid-registration-delay", "0.5")
-    write_fleet_vars(lab_dir, extra_vars)
+    write_fleet_vars(lab_dir, extra_vars, worker_type)
     return read_lab(lab_dir)
 
 
-def write_fleet_vars(lab_dir, extra_vars=None):
-    """``DIR/fleet-vars.yml``: the Azure names and installer source a user's inventory holds for the whole fleet.
+def write_fleet_vars(lab_dir, extra_vars=None, worker_type="agent"):
+    """``DIR/fleet-vars.yml``: the lab's timings (its workers are seen within seconds) and the worker type.
 
-    It is a second inventory source (``-i DIR/inventory.yml -i DIR/fleet-vars.yml``) with ``all`` variables, so host
-    and group variables of labctl's inventory still win.
+    labctl's ``DIR/inventory.yml`` already holds what a user's inventory holds for the whole fleet (Azure names,
+    installer sources, the Arc onboarding service principal). This second inventory source (``-i DIR/inventory.yml
+    -i DIR/fleet-vars.yml``) sets ``all`` variables on top: ``hybrid_worker_type`` (agent-based unless told
+    otherwise, as the agent-based fleet tests expect; ``worker_type=None`` leaves the playbooks' default, extension)
+    and ``extra_vars``. Host and group variables of labctl's inventory still win.
     """
-    lab = read_lab(lab_dir)
-    azure, installer = lab["azure"], lab["installers"]["mma_x64"]
     variables = {
-        # Agent-based unless extra_vars (arc_vars) say otherwise: the playbooks' default is extension-based.
-        "hybrid_worker_type": "agent",
-        "automation_prerequisites_resource_group": azure["resource_group"],
-        "automation_prerequisites_automation_account": azure["automation_account"],
-        "automation_prerequisites_workspace_name": WORKSPACE_NAME,
-        "automation_prerequisites_location": azure["location"],
-        "log_analytics_agent_installer_url": installer["url"],
-        "log_analytics_agent_installer_checksum": installer["sha256"],
         # The lab's HybridRegistration arrives within a second and agents beat every few seconds.
         "hybrid_runbook_worker_wait_timeout": 60,
         "hybrid_worker_heartbeat_retries": 30,
         "hybrid_worker_heartbeat_delay": 1,
-    }
-    variables.update(extra_vars or {})
-    path = os.path.join(lab_dir, "fleet-vars.yml")
-    # It may hold the Arc onboarding secret (arc_vars): readable by its owner only, like lab.json.
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
-        # JSON is YAML: no YAML library needed here.
-        json.dump({"all": {"vars": variables}}, handle, indent=2, sort_keys=True)
-    return path
-
-
-def arc_vars(lab_dir, worker_type="extension"):
-    """Inventory variables of extension-based workers: the Arc agent's package and the service principal that
-    connects the hosts (a user keeps its secret in Ansible Vault; the lab's lives in lab.json)."""
-    lab = read_lab(lab_dir)
-    azure, package = lab["azure"], lab["installers"]["arc_agent"]
-    return {
-        "hybrid_worker_type": worker_type,
-        "arc_agent_installer_url": package["url"],
-        "arc_agent_installer_checksum": package["sha256"],
-        "arc_agent_tenant_id": azure["env"]["AZURE_TENANT"],
-        "arc_agent_subscription_id": azure["subscription_id"],
-        "arc_agent_resource_group": azure["resource_group"],
-        "arc_agent_location": azure["location"],
-        "arc_agent_service_principal_id": azure["env"]["AZURE_CLIENT_ID"],
-        "arc_agent_service_principal_secret": azure["env"]["AZURE_SECRET"],
         # The lab's extension operations finish within a second or two unless the host's handler hangs.
         "hybrid_worker_extension_wait_timeout": 15,
         "hybrid_worker_extension_retry_delay": 2,
     }
+    if worker_type:
+        variables["hybrid_worker_type"] = worker_type
+    variables.update(extra_vars or {})
+    path = os.path.join(lab_dir, "fleet-vars.yml")
+    # Readable by its owner only, like lab.json and labctl's inventory (extra_vars may hold a secret).
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        # JSON is YAML: no YAML library needed here.
+        json.dump({"all": {"vars": variables}}, handle, indent=2, sort_keys=True)
+    return path
 
 
 def lab_secrets(lab_dir):

@@ -1,5 +1,6 @@
 """Lab fleets for the extension-based worker tests, driven as a user drives the collection: the inventory sets
-``hybrid_worker_type: extension`` and the Arc onboarding variables (tests/utils/fleet_lab.py ``arc_vars``).
+``hybrid_worker_type: extension`` (tests/utils/fleet_lab.py) and the Arc onboarding variables labctl's inventory
+holds.
 
 A heartbeat pump stands in for the hosts' background activity (Arc agents reporting, extensions picking up their goal
 state, workers being seen), one round per second.
@@ -52,8 +53,9 @@ class Fleet:
     def stats(self, reset=False):
         return self.labctl("stats", *(["--reset"] if reset else []))
 
-    def use_extension(self, worker_type="extension"):
-        fleet_lab.write_fleet_vars(self.dir, fleet_lab.arc_vars(self.dir, worker_type))
+    def use_extension(self):
+        """Set hybrid_worker_type: extension for the whole fleet (the Arc variables are in labctl's inventory)."""
+        fleet_lab.write_fleet_vars(self.dir, worker_type="extension")
 
     def resources(self, kind):
         return [r for r in self.labctl("azure")["resources"] if r["kind"] == kind]
