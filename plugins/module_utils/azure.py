@@ -16,6 +16,7 @@ import configparser
 import importlib.util
 import json
 import os
+import re
 import time
 import traceback
 
@@ -243,6 +244,42 @@ def describe_azure_error(exc):
     return code, " ".join(str(message).split())
 
 
+# Entra ID sign-in error codes that say what is wrong with a service principal's credentials (learn.microsoft.com,
+# "Microsoft Entra authentication and authorization error codes").
+TOKEN_ERROR_CAUSES = (
+    ("AADSTS7000215", "the client secret is wrong (use the secret's value, not its id)"),
+    ("AADSTS7000222", "the client secret has expired"),
+    ("AADSTS700016", "the client id is not an application of this tenant"),
+    ("AADSTS90002", "the tenant does not exist"),
+    ("AADSTS900023", "the tenant id is not a tenant GUID or domain"),
+)
+TOKEN_SOURCES = {
+    "client_secret": "the Entra ID token request for tenant {tenant} at {authority}",
+    "msi": "the Entra ID token request through the managed identity endpoint",
+    "cli": "the Entra ID token request through the Azure CLI login",
+}
+
+
+def token_failure_cause(exc):
+    """Why azure-identity got no access token, in words, or None when ``exc`` is not a failed token request (an
+    answer of Azure itself carries an HTTP status; azure-identity's own error does not)."""
+    if not isinstance(exc, ClientAuthenticationError) or getattr(exc, "status_code", None):
+        return None
+    text = str(getattr(exc, "message", None) or exc)
+    for code, cause in TOKEN_ERROR_CAUSES:
+        if code in text:
+            return cause
+    status = re.search(r"HTTP Error: (\d{3})", text)
+    if status:
+        status = int(status.group(1))
+        if status == 429:
+            return "Entra ID is throttling token requests (HTTP 429)"
+        if status >= 500:
+            return "the token endpoint is unavailable (HTTP %d)" % status
+        return "the token endpoint answered HTTP %d" % status
+    return "Entra ID issued no token"
+
+
 def is_not_found(exc):
     return isinstance(exc, ResourceNotFoundError) or getattr(exc, "status_code", None) == 404
 
@@ -378,8 +415,15 @@ class AzureModule:
 
     # -- errors and waiting ----------------------------------------------------------------------------------------
     def fail_azure(self, exc, msg):
-        """Fail with "<msg>: <code>: <service message>" and the traceback (shown with -vvv)."""
+        """Fail with "<msg>: <code>: <service message>" and the traceback (shown with -vvv); when no access token
+        could be had, "<msg>: <code>: <the Entra ID token request> failed because <cause>: <message>"."""
         code, message = describe_azure_error(exc)
+        cause = token_failure_cause(exc)
+        if cause:
+            settings, endpoints = self._settings or {}, self._endpoints or {}
+            request = TOKEN_SOURCES.get(settings.get("kind"), TOKEN_SOURCES["cli"]).format(
+                tenant=settings.get("tenant"), authority=endpoints.get("authority_host"))
+            message = "%s failed because %s: %s" % (request, cause, message)
         result = dict(msg="%s: %s: %s" % (msg, code, message), error_code=code)
         status = getattr(exc, "status_code", None)
         if status:

@@ -61,6 +61,15 @@ def test_wrong_workspace_key_and_never_arriving_push(lab, azure):
     never = lab.host("win-004")
     assert never["agent"]["workspaces"][0]["connection_status"] == hostmod.CONNECTION_OK
     assert never["summary"]["hybrid_registration_versions"] == []
+    # Once the push can arrive, the agent's periodic configuration refresh brings it (the solution is listed, the
+    # module absent): no restart of the agent needed.
+    lab.fault("win-004", "clear")
+    lab.heartbeat()
+    time.sleep(DELAY + 0.2)
+    lab.heartbeat()
+    arrived = lab.host("win-004")
+    assert arrived["summary"]["hybrid_registration_versions"] == ["7.3.1722.0"]
+    assert arrived["services"]["HealthService"]["status"] == "Running"
 
 
 def test_registration_heartbeats_and_deregistration(lab, azure):

@@ -26,6 +26,7 @@ class ReliabilityLab:
         self.dir = lab_dir
         self.lab = fleet_lab.read_lab(lab_dir)
         self.hosts = sorted(self.lab["windows"]["hosts"])
+        self.tenant = self.lab["azure"]["env"]["AZURE_TENANT"]
         # A heartbeat round every second; paused, nothing changes the lab's state files in the background.
         self.pump = fleet_lab.HeartbeatPump(lab_dir, HEARTBEAT_SECONDS)
         self.host_vars_path = os.path.join(lab_dir, "reliability-hosts.yml")

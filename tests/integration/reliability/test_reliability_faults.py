@@ -36,7 +36,7 @@ HOST_FAULTS = {
                          "the registration key is wrong or was regenerated"),
     "registration 403": ("win-011", "2019", ("registration", "403"), "clear",
                          "the machine clock may be more than 15 minutes off"),
-    "HybridRegistration never arrives": ("win-012", "2019", ("hybrid-registration-never",), "clear+restart-agent",
+    "HybridRegistration never arrives": ("win-012", "2019", ("hybrid-registration-never",), "clear",
                                          "The HybridRegistration module did not arrive"),
     "Machine is already registered": ("win-013", "2019", ("registration", "409"), "clear",
                                       "Machine is already registered"),
@@ -94,11 +94,6 @@ class Matrix:
     def apply_remedy(self, host, remedy):
         if remedy == "clear":
             self.lab.labctl("fault", host, "clear")
-        elif remedy == "clear+restart-agent":
-            # The lab's agent reads its configuration again only when it starts (a real agent also polls for it);
-            # the operator restarts it: stopped here, started again by the re-run.
-            self.lab.labctl("fault", host, "clear")
-            self.lab.labctl("drift", host, "stop-service")
         elif remedy in ("upgrade-powershell", "upgrade-dotnet"):
             from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import WindowsLab  # pylint: disable=import-outside-toplevel
             with WindowsLab(self.lab.dir).locked_host(host) as state:
@@ -260,14 +255,21 @@ def test_token_endpoint_down_names_entra_id_and_a_rerun_converges(matrix, case):
     case("faults", "token endpoint down", order=5, playbook="onboard.yml",
          injected="Entra ID token endpoint answers 503 temporarily_unavailable")
     fail_then_converge(matrix, case, ("token_down", {"status": 503, "count": 100}),
-                       ["Log Analytics workspace 'law-hybrid-workers'", "Authentication failed: HTTP Error: 503"])
+                       ["Failed to read ", "': AuthenticationFailed: the Entra ID token request for tenant " + matrix.lab.tenant,
+                        "failed because the token endpoint is unavailable (HTTP 503)",
+                        "Authentication failed: HTTP Error: 503"])
+    # What failed is the first Azure read of the run, named with its resource.
+    assert re.match(r"Failed to read (Automation account|Log Analytics workspace) '[a-z-]+'", case.data["message"]), \
+        case.data["message"]
 
 
 def test_wrong_client_secret_is_named_and_a_rerun_converges(matrix, case):
     case("faults", "wrong client secret", order=6, playbook="onboard.yml",
          injected="AZURE_SECRET of another service principal")
     wrong = {"AZURE_SECRET": "not-the-secret-" + "x" * 20}
-    fail_then_converge(matrix, case, None, ["AADSTS7000215"], run_kwargs={"env": wrong})
+    fail_then_converge(matrix, case, None, ["the Entra ID token request for tenant " + matrix.lab.tenant,
+                                            "failed because the client secret is wrong", "AADSTS7000215"],
+                       run_kwargs={"env": wrong})
 
 
 def test_query_api_down_fails_verify_naming_the_workspace_and_a_rerun_passes(matrix, case):

@@ -506,9 +506,12 @@ class Fleet:
                     svc = host.service(hostmod.MMA_SERVICE)
                     if svc is None or svc["status"] != "Running":
                         continue
-                    if any(w["connection_status"] != hostmod.CONNECTION_OK or
-                           ("AzureAutomation" not in w["solutions"] and not host.hybrid_registration_versions())
-                           for w in host.state["agent"]["workspaces"]):
+                    # The agent downloads its configuration again on its periodic refresh (reference section 7,
+                    # "Solution push"): a workspace not connected yet, or no HybridRegistration module on the host
+                    # (the solution not enabled yet, or enabled but its push lost), is looked at again every round.
+                    workspaces = host.state["agent"]["workspaces"]
+                    if workspaces and (any(w["connection_status"] != hostmod.CONNECTION_OK for w in workspaces)
+                                       or not host.hybrid_registration_versions()):
                         host.refresh_agent_configuration()
                     product = host.installed_product(hostmod.MMA_DISPLAY_NAME) or {}
                     for workspace in host.state["agent"]["workspaces"]:
