@@ -16,8 +16,10 @@ description:
     or every server of the subscription.
   - A server exists in Azure once its Connected Machine agent has connected; its O(name) is the resource name chosen
     at connect time (by default the computer name).
-  - One read for a resource group or the subscription, whatever the number of servers;
-    O(include_extensions=true) adds one read per server.
+  - One read for a resource group or the subscription, whatever the number of servers, extensions included: a
+    machine's answer carries its extensions in its read-only C(resources) property (C(Machine.resources) of the
+    Microsoft.HybridCompute API). Only for a machine whose answer lacks that property does
+    O(include_extensions=true) read the machine's extensions with a request of its own.
 options:
   name:
     description:
@@ -28,7 +30,9 @@ options:
     description: The resource group of the machines. Without it, every machine of the subscription is listed.
     type: str
   include_extensions:
-    description: Also read each machine's extensions (one more request per machine).
+    description:
+      - Also return each machine's extensions, taken from the machine's C(resources) property.
+      - A machine whose answer has no C(resources) property costs one more request, for its extensions.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -182,6 +186,11 @@ def read_machines(module, client, params):
 
 
 def read_extensions(module, client, machine):
+    # Machine.resources is read-only and lists the machine's extensions: it comes with the machine (also in a
+    # listing), so a fleet of machines costs one request. A machine's answer without it costs a listing of its own.
+    listed = machine.get("resources")
+    if isinstance(listed, list):
+        return listed
     view = machine_view(machine)
     return azure_call(
         module, lambda: [as_rest_dict(e) for e in client.machine_extensions.list(view["resource_group"], view["name"])],

@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import sys
+import threading
 
 import pytest
 
@@ -18,9 +19,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "utils"))
 # pylint: disable=wrong-import-position
 import fleet_lab  # noqa: E402
 
-# The issue asks for 20 hosts; 10 keep this folder under its time budget and exercise the same per-group logic.
-HOSTS = int(os.environ.get("EXTENSION_TEST_HOSTS", "10"))
-MIGRATE_HOSTS = int(os.environ.get("EXTENSION_TEST_MIGRATE_HOSTS", "4"))
+# The acceptance scale: 20 hosts onboard as extension-based workers, a 10-host agent-based fleet migrates.
+HOSTS = int(os.environ.get("EXTENSION_TEST_HOSTS", "20"))
+MIGRATE_HOSTS = int(os.environ.get("EXTENSION_TEST_MIGRATE_HOSTS", "10"))
 GROUPS = ("east", "west")
 HEARTBEAT_SECONDS = float(os.environ.get("EXTENSION_TEST_HEARTBEAT_SECONDS", "1"))
 AA_API = "2024-10-23"
@@ -34,6 +35,7 @@ class Fleet:
         self.hosts = sorted(self.lab["windows"]["hosts"])
         self.pump = fleet_lab.HeartbeatPump(lab_dir, HEARTBEAT_SECONDS)
         self.runs = 0
+        self.azure = None
 
     def group_of(self, host):
         return self.lab["windows"]["hosts"][host]["group"]
@@ -68,11 +70,17 @@ class Fleet:
             found.setdefault(worker["group"], []).append((worker["workerType"], vm_name.lower()))
         return dict((group, sorted(entries)) for group, entries in found.items())
 
-    def arm(self, method, path, api_version):
+    def arm(self, method, path, api_version, body=None):
+        """An ARM call on a path under the lab's resource group."""
         lab = self.lab["azure"]
         base = "/subscriptions/%s/resourceGroups/%s" % (lab["subscription_id"], lab["resource_group"])
-        from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import AzureSide  # pylint: disable=import-outside-toplevel
-        return AzureSide(self.lab).call(method, base + path, api_version)
+        return self.arm_call(method, base + path, api_version, body)
+
+    def arm_call(self, method, path, api_version=None, body=None):
+        if self.azure is None:
+            from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import AzureSide  # pylint: disable=import-outside-toplevel
+            self.azure = AzureSide(self.lab)
+        return self.azure.call(method, path, api_version, body)
 
     def secrets(self):
         """Secrets the lab holds (client secret, account and workspace keys, host passwords)."""
@@ -90,6 +98,71 @@ class Fleet:
             with open(path, encoding="utf-8") as handle:
                 texts.extend(p.get("command_line") or "" for p in json.load(handle).get("processes", []))
         return "\n".join(texts)
+
+
+class WorkerKindsObserver:
+    """Polls the worker listing of each group through ARM, as a user watching the portal would, while a playbook
+    runs, and records per host the worker kinds Azure listed for it, in the order they changed.
+
+    ``timeline()`` -> ``{host: [("HybridV1",), ("HybridV1", "HybridV2"), ("HybridV2",)]}`` (consecutive duplicates
+    folded; a host missing from every group shows as ``()``).
+    """
+
+    def __init__(self, fleet, seconds=0.2):
+        self.fleet = fleet
+        self.seconds = seconds
+        self.samples = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.errors = []
+
+    def listing(self):
+        lab = self.fleet.lab["azure"]
+        kinds = dict((host, set()) for host in self.fleet.hosts)
+        for group in sorted(set(self.fleet.group_of(h) for h in self.fleet.hosts)):
+            path = ("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Automation/automationAccounts/%s/"
+                    "hybridRunbookWorkerGroups/%s/hybridRunbookWorkers" % (lab["subscription_id"], lab["resource_group"],
+                                                                           lab["automation_account"], group))
+            status, page = self.fleet.arm_call("GET", path, AA_API)
+            while True:
+                assert status == 200, page
+                for worker in page["value"]:
+                    properties = worker["properties"]
+                    name = ((properties.get("vmResourceId") or "").rsplit("/", 1)[-1] or properties["workerName"]).lower()
+                    if name in kinds:
+                        kinds[name].add(properties["workerType"])
+                if not page.get("nextLink"):
+                    break
+                status, page = self.fleet.arm_call("GET", page["nextLink"][len(lab["url"].rstrip("/")):])
+        return dict((host, tuple(sorted(found))) for host, found in kinds.items())
+
+    def loop(self):
+        while not self.stopping.is_set():
+            try:
+                self.samples.append(self.listing())
+            except Exception as exc:  # pylint: disable=broad-except
+                self.errors.append(repr(exc))
+            self.stopping.wait(self.seconds)
+
+    def __enter__(self):
+        self.samples.append(self.listing())
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopping.set()
+        self.thread.join(60)
+        self.samples.append(self.listing())
+
+    def timeline(self):
+        result = {}
+        for host in self.fleet.hosts:
+            steps = []
+            for sample in self.samples:
+                if not steps or steps[-1] != sample[host]:
+                    steps.append(sample[host])
+            result[host] = steps
+        return result
 
 
 def start_fleet(tmp_path_factory, name, hosts, worker_type):

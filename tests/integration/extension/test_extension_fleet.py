@@ -5,7 +5,7 @@ The tests of one fleet run in file order and build on each other's state, as an 
 """
 import re
 
-from conftest import AA_API, GROUPS  # pylint: disable=import-error
+from conftest import AA_API, GROUPS, WorkerKindsObserver  # pylint: disable=import-error
 
 HYBRID_WORKER_EXTENSION = "/providers/Microsoft.HybridCompute/machines/%s/extensions/HybridWorkerExtension"
 
@@ -18,6 +18,7 @@ DRIFTS = {
     "stale V2 keys": ("win-004", r"stale extension-based worker registry keys \(an extension install would hang\)"),
 }
 OFFBOARDED = "win-010"
+ROGUE_MACHINE = "rogue-01"
 
 
 def assert_no_secret(fleet, *texts):
@@ -73,11 +74,21 @@ def test_second_run_changes_nothing_with_one_call_per_host_and_no_azure_write(fl
     assert not [op for op in operations if op.startswith(("Machine", "HybridRunbookWorkers_Get"))], operations
 
 
-def test_verify_on_a_converged_fleet_finds_nothing(fleet):
+def test_verify_on_a_converged_fleet_finds_nothing_with_reads_independent_of_host_count(fleet):
+    fleet.stats(reset=True)
     run = fleet.run("verify")
+    arm = fleet.stats()["azure"]["arm"]
     assert run.rc == 0, run.describe()
     assert run.messages("Drift report (extension-based workers)") == [
-        "0 of %d extension-based hosts drifted" % len(fleet.hosts)]
+        "0 of %d extension-based hosts drifted, 0 unaccounted extension-based workers" % len(fleet.hosts)]
+    assert arm["writes"] == 0, arm["by_operation"]
+    # One machine listing (each machine carries its extensions in `resources`), one worker listing per group, the
+    # account: nothing per host or per machine.
+    operations = arm["by_operation"]
+    assert operations["Machines_ListByResourceGroup"] == 1, operations
+    assert operations["HybridRunbookWorkers_ListByHybridRunbookWorkerGroup"] == len(GROUPS), operations
+    assert not [op for op in operations if op.startswith(("MachineExtensions_", "Machines_Get", "HybridRunbookWorkers_Get"))], operations
+    assert arm["reads"] <= 4 + 2 * len(GROUPS) < len(fleet.hosts), operations
 
 
 def test_each_drift_is_reported_then_corrected_on_that_host_only(fleet):
@@ -105,7 +116,7 @@ def test_each_drift_is_reported_then_corrected_on_that_host_only(fleet):
     assert report.rc != 0
     lines = report.messages("Drift report (extension-based workers)")
     assert fleet.host(stale)["hybrid_worker_v2"]["stale"] is True
-    assert lines[-1] == "4 of %d extension-based hosts drifted" % len(fleet.hosts)
+    assert lines[-1] == "4 of %d extension-based hosts drifted, 0 unaccounted extension-based workers" % len(fleet.hosts)
     for host, expected in DRIFTS.values():
         [line] = [line for line in lines if line.startswith(host + " ")]
         assert re.search(expected, line), lines
@@ -123,6 +134,33 @@ def test_each_drift_is_reported_then_corrected_on_that_host_only(fleet):
                calls[host]["azure_automation.hybrid_worker.win_connected_machine_agent"] <= 2 for host in drifted), calls
     assert fleet.run("verify").rc == 0
     assert_no_secret(fleet, report.output, run.output)
+
+
+def test_verify_reports_an_extension_based_worker_no_inventory_host_accounts_for(fleet):
+    """A machine outside the inventory, made a worker of one of its groups (by hand in the portal, say), runs that
+    group's jobs: verify.yml names it; the inventory's hosts stay clean."""
+    from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure.testing import LabControl  # pylint: disable=import-outside-toplevel
+    machine = LabControl(fleet.dir).arc_connect(ROGUE_MACHINE)
+    worker_path = "/providers/Microsoft.Automation/automationAccounts/%s/hybridRunbookWorkerGroups/east/hybridRunbookWorkers/%s" % (
+        fleet.lab["azure"]["automation_account"], "0f9b7c62-3d5e-4a8b-9c1d-2e3f4a5b6c7d")
+    status, answer = fleet.arm("PUT", worker_path, AA_API, {"properties": {"vmResourceId": machine["id"]}})
+    assert status in (200, 201), answer
+    try:
+        run = fleet.run("verify")
+        assert run.rc != 0
+        assert run.messages("Drift report (extension-based workers)") == [
+            "Azure extension-based worker east/%s: no inventory host accounts for it" % ROGUE_MACHINE,
+            "0 of %d extension-based hosts drifted, 1 unaccounted extension-based workers" % len(fleet.hosts)]
+        assert ("Azure lists 1 extension-based workers in the inventory's groups that no inventory host accounts for "
+                "(east/%s); they run the groups' jobs too." % ROGUE_MACHINE) in run.output
+        # A worker of an inventory host outside --limit is accounted for, the unknown one still is not.
+        limited = fleet.run("verify", "--limit", "win-001")
+        assert limited.messages("Drift report (extension-based workers)") == [
+            "Azure extension-based worker east/%s: no inventory host accounts for it" % ROGUE_MACHINE,
+            "0 of 1 extension-based hosts drifted, 1 unaccounted extension-based workers"]
+    finally:
+        status, answer = fleet.arm("DELETE", worker_path, AA_API)
+        assert status == 200, answer
 
 
 def test_offboard_removes_extension_record_and_arc_connection(fleet):
@@ -145,8 +183,15 @@ def test_migrate_turns_agent_based_workers_into_extension_based_ones(agent_fleet
     assert all(t == "HybridV1" for entries in agent_fleet.workers().values() for t, _vm in entries)
 
     agent_fleet.use_extension()
-    run = agent_fleet.run("migrate")
+    with WorkerKindsObserver(agent_fleet) as observer:
+        run = agent_fleet.run("migrate")
     assert run.rc == 0, run.describe()
+    assert not observer.errors, observer.errors[:3]
+    # What Azure listed for each host over the move: the agent-based worker alone, both kinds only during the move,
+    # the extension-based worker alone at the end (a host never left its group).
+    timeline = observer.timeline()
+    assert timeline == dict((host, [("HybridV1",), ("HybridV1", "HybridV2"), ("HybridV2",)]) for host in agent_fleet.hosts), timeline
+    assert len(observer.samples) > 10
     # The agent-based registration goes only after the new worker was seen (the documented order).
     assert run.output.index("TASK [Wait until Azure has seen") < run.output.index("TASK [Remove the agent-based worker")
     assert run.messages("Summary of the move") == [

@@ -201,3 +201,15 @@ def test_ensure_absent(fake_module):
                                                            "HybridWorkerExtension")
     assert changed and before["type"] == "HybridWorkerForWindows" and after == {}
     client.machine_extensions.begin_delete.assert_called_once_with("rg-servers", "web01", "HybridWorkerExtension")
+
+
+def test_info_takes_extensions_from_the_machine_resources_and_reads_only_machines_without_them(fake_module):
+    client = MagicMock()
+    extension = installed()
+    listed = {"id": ARC, "name": "web01", "resources": [extension]}
+    assert info_mod.read_extensions(fake_module, client, listed) == [extension]
+    assert info_mod.read_extensions(fake_module, client, dict(listed, resources=[])) == []
+    client.machine_extensions.list.assert_not_called()
+    client.machine_extensions.list.return_value = [extension]
+    assert info_mod.read_extensions(fake_module, client, {"id": ARC, "name": "web01"}) == [extension]
+    client.machine_extensions.list.assert_called_once_with("rg-servers", "web01")
