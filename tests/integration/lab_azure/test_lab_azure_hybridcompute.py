@@ -106,6 +106,27 @@ def test_extension_create_get_delete_match_the_examples(raw, names, machine, wor
     check(delete, raw.call("DELETE", path, api_version=SPEC_API))  # already gone: 204, also in the example
 
 
+def test_machine_listing_carries_each_machines_extensions_and_refuses_expand(raw, names, machine, worker, hybrid_url):
+    """Machine.resources lists the machine's extensions, in the listing too: a fleet's extensions in one request."""
+    base = names["rg_path"] + "/providers/Microsoft.HybridCompute/machines"
+    path = base + "/%s/extensions/HybridWorkerExtension" % machine[0]
+    assert raw.call("PUT", path, extension_body(hybrid_url), SPEC_API).status_code == 202
+    listed = raw.call("GET", base, api_version=SDK_API)
+    assert listed.status_code == 200
+    [mine] = [m for m in listed.json()["value"] if m["name"] == machine[0]]
+    [extension] = mine["resources"]
+    assert extension["id"].lower() == (machine[1] + "/extensions/HybridWorkerExtension").lower()
+    assert extension["properties"]["publisher"] == "Microsoft.Azure.Automation.HybridWorker"
+    assert extension["properties"]["provisioningState"] in ("Creating", "Succeeded")
+    assert extension["properties"]["protectedSettings"] == {}
+    got = raw.call("GET", base + "/" + machine[0], api_version=SDK_API)
+    assert [e["id"] for e in got.json()["resources"]] == [extension["id"]]
+    # What $expand adds is not in the spec: the lab says so rather than answering as if it had expanded.
+    for url in (base, base + "/" + machine[0]):
+        refused = raw.call("GET", url, api_version=SDK_API, params={"$expand": "instanceView"})
+        assert refused.status_code == 501 and refused.json()["error"]["code"] == "NotModelledByLab", refused.text
+
+
 # ---- the SDK ----------------------------------------------------------------------------------------------------------
 
 def test_sdk_machines_read_and_list(hybridcompute, names, machine):

@@ -111,14 +111,26 @@ class Handlers(arm.Handlers):
                 "identity": {"type": "SystemAssigned", "principalId": record["principalId"],
                              "tenantId": self.store.state["tenant_id"]},
                 "properties": properties,
-                # "The list of extensions affiliated to the machine" (Machine.resources, read-only).
+                # Machine.resources (read-only): the machine's extensions, in its answer and in the listings.
                 "resources": [self.render_extension(e) for e in extensions],
                 "systemData": arm.system_data(record, self.store.state["client_id"])}
 
+    @staticmethod
+    def refuse_expand(req):
+        """``$expand`` (Machines_Get: enum ``instanceView``; Machines_ListByResourceGroup: "referenced resources", no
+        values given) is not modelled: the spec does not say what either adds to the answer. Without it the lab answers
+        every machine with ``resources``, its extensions (the Machine definition's read-only property, present in
+        Machines_Get.json without any ``$expand``)."""
+        if "$expand" in req.query:
+            raise ArmError(501, "NotModelledByLab", "The $expand query parameter ('%s') of the Arc machine operations "
+                           "is not modelled by the lab." % req.query["$expand"])
+
     def machine_get(self, req):
+        self.refuse_expand(req)
         return 200, self.render_machine(self.machine(req)), {}
 
     def machine_list(self, req):
+        self.refuse_expand(req)
         self.subscription(req)
         prefix = "/subscriptions/%s/" % req.names["sub"]
         if "rg" in req.names:
