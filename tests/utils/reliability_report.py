@@ -17,7 +17,7 @@ import sys
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RESULTS = os.path.join(ROOT, "tests", "output", "reliability.json")
 DOC = os.path.join(ROOT, "docs", "reliability.md")
-TABLES = ("faults", "bad_inputs", "secrets", "check_mode", "concurrency")
+TABLES = ("faults", "bad_inputs", "secrets", "check_mode", "concurrency", "stale_workers")
 
 
 def load_results(path=RESULTS):
@@ -135,7 +135,11 @@ def render(results):
              " every command line recorded on the hosts are searched for every secret the run handled."),
             ("check_mode", "Check mode", "`onboard.yml --check --diff`: host state and Azure lab state compared byte"
              " for byte before and after."),
-            ("concurrency", "Concurrency", "Runs at the same time on overlapping hosts.")):
+            ("concurrency", "Concurrency", "Runs at the same time on overlapping hosts."),
+            ("stale_workers", "Stale workers", "A server switched off without offboarding: its worker record stops"
+             " being seen; the lab moves its `lastSeenDateTime` (read-only in the API, set by the service) back as"
+             " the days would, and `hybrid_worker_group` with `prune_last_seen_days` deletes that record and no"
+             " other.")):
         lines += ["", "## " + title, "", text, "", "| Case | Outcome | Detail |", "|---|---|---|"]
         for entry in (e for e in cases if e["table"] == table):
             row = (entry["id"], "held" if entry["outcome"] == "held" else "BROKEN", entry.get("detail"))

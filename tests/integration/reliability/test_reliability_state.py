@@ -3,12 +3,15 @@ check mode on the bare fleet, the demo flow at -vvv --diff scanned for secrets, 
 onboarding runs at once on overlapping hosts, and the same worker group created from many hosts at once.
 """
 import glob
+import json
 import os
 import re
+import sys
 import threading
 
 import pytest
 
+from ansible_collections.azure_automation.hybrid_worker.tests.lab.azure.testing import LabControl
 from reliability_lab import ReliabilityLab, converged
 
 HOSTS = ("win-001", "win-002", "win-003", "win-004")
@@ -153,7 +156,6 @@ def test_same_worker_group_created_from_many_hosts_at_once(fleet, case):
                             "automation_account": fleet.lab["azure"]["automation_account"]}}]}]
     path = os.path.join(fleet.dir, "parallel-group.yml")
     with open(path, "w", encoding="utf-8") as handle:
-        import json  # pylint: disable=import-outside-toplevel
         json.dump(play, handle)
     fleet.stats(reset=True)
     run = fleet.run(path)
@@ -164,3 +166,54 @@ def test_same_worker_group_created_from_many_hosts_at_once(fleet, case):
     assert run.rc == 0, run.describe()
     assert all(counts["failed"] == 0 for counts in run.recap.values()), run.recap
     assert groups.count("parallel-group") == 1
+
+
+def test_a_worker_silent_longer_than_prune_last_seen_days_is_pruned_and_only_it(fleet, case):
+    case("stale_workers", "worker silent for 10 days, prune_last_seen_days: 7", order=1)
+    silent = "win-004"
+    group = fleet.group_of(silent)
+    live = sorted(h for h in HOSTS if fleet.group_of(h) == group and h != silent)
+    assert live, "the test needs a live worker in the silent one's group"
+    # A server switched off without offboarding: its agent stops pinging, and after ten days that is what the service
+    # shows. The live workers keep pinging (the heartbeat pump runs), so they stay fresh whatever their age was.
+    # (Paused meanwhile: a round in flight could still deliver the ping it collected before the stop.)
+    fleet.pump.pause()
+    try:
+        fleet.labctl("drift", silent, "stop-service")
+    finally:
+        fleet.pump.resume()
+    control = LabControl(fleet.dir)
+    aged = control.age_worker(silent, 10)
+    for host in live:
+        control.age_worker(host, 3)
+    assert aged["lastSeenDateTime"] < min(r["lastSeenDateTime"] for r in fleet.azure_resources() if r["kind"] == "worker"
+                                          and r["workerName"].lower() in live)
+    task = {"name": group, "resource_group": fleet.lab["azure"]["resource_group"],
+            "automation_account": fleet.lab["azure"]["automation_account"], "prune_last_seen_days": 7}
+    play = [{"name": "prune", "hosts": "localhost", "connection": "local", "gather_facts": False,
+             "tasks": [{"name": "check", "check_mode": True, "register": "checked",
+                        "azure_automation.hybrid_worker.hybrid_worker_group": task},
+                       {"name": "prune", "register": "pruned", "azure_automation.hybrid_worker.hybrid_worker_group": task},
+                       {"name": "again", "register": "again", "azure_automation.hybrid_worker.hybrid_worker_group": task},
+                       {"name": "results", "ansible.builtin.copy": {
+                           "dest": os.path.join(fleet.dir, "prune-results.json"),
+                           "content": "{{ {'checked': checked, 'pruned': pruned, 'again': again} | to_json }}"}}]}]
+    path = os.path.join(fleet.dir, "prune.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(play, handle)
+    run = fleet.run(path, "-e", "ansible_python_interpreter=" + sys.executable)
+    assert run.rc == 0, run.describe()
+    with open(os.path.join(fleet.dir, "prune-results.json"), encoding="utf-8") as handle:
+        results = json.load(handle)
+    in_azure = fleet.azure_workers()
+    case.note(detail="group %s: check mode would prune %s, the run pruned %s (%s), the re-run changed %s; %s kept" % (
+        group, [w["name"] for w in results["checked"]["pruned"]], [w["name"] for w in results["pruned"]["pruned"]],
+        results["pruned"]["pruned"][0]["prune_reason"] if results["pruned"]["pruned"] else "-",
+        results["again"]["changed"], ", ".join(live)))
+    assert [(w["name"].lower(), results["checked"]["changed"]) for w in results["checked"]["pruned"]] == [(silent, True)], \
+        results["checked"]
+    assert [w["name"].lower() for w in results["pruned"]["pruned"]] == [silent]
+    assert "last seen more than 7 days ago" in results["pruned"]["pruned"][0]["prune_reason"]
+    assert (results["again"]["changed"], results["again"]["pruned"]) == (False, [])
+    assert silent not in in_azure
+    assert all(in_azure.get(host) == [group] for host in live), in_azure

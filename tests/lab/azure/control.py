@@ -57,6 +57,12 @@ def register(subparsers, commands, with_dir):
                      help="what the host's extension handler does with the next operation (succeed, fail, hang)")
     arc.set_defaults(handler=arc_command)
 
+    age = with_dir(subparsers.add_parser("azure-age-worker", help="make a Hybrid Runbook Worker look silent for DAYS "
+                                         "(its lastSeenDateTime, which only the service sets, moves back)"))
+    age.add_argument("worker", help="the worker's resource id, worker id (machine id) or computer name")
+    age.add_argument("--days", type=float, required=True, help="how many days ago it was last seen")
+    age.set_defaults(handler=age_worker_command)
+
     serve = with_dir(subparsers.add_parser("azure-serve", help="run the Azure lab server in the foreground"))
     serve.set_defaults(handler=serve_command)
 
@@ -267,6 +273,16 @@ def arc_command(args, lab):
     except ValueError as exc:
         sys.exit("labctl: %s" % exc)
     print(json.dumps({"id": answer["id"], "status": answer["properties"]["status"]}, indent=2, sort_keys=True))
+
+
+def age_worker_command(args, lab):
+    if not _running(args.dir):
+        sys.exit("labctl: the Azure lab in %s is not running (labctl up --dir %s)" % (args.dir, args.dir))
+    try:
+        answer = client.AdminClient(args.dir).call("POST", "workers/last-seen", {"worker": args.worker, "days": args.days})
+    except ValueError as exc:
+        sys.exit("labctl: %s" % exc)
+    print(json.dumps(answer, indent=2, sort_keys=True))
 
 
 def serve_command(args, lab):

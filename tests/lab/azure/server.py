@@ -6,6 +6,7 @@ heartbeat ingestion, ``/oms/...`` agent configuration, ``/v1/workspaces/...`` qu
 own control API (guarded by the admin token in ``DIR/azure/admin.token``).
 """
 import argparse
+import datetime
 import json
 import os
 import signal
@@ -162,7 +163,30 @@ class Lab:
             return 200, {"stored": len(data.get("records", []))}
         if method == "POST" and what == "arc/machine":
             return self.arc_machine_control(data)
+        if method == "POST" and what == "workers/last-seen":
+            return self.age_worker(data)
         return 404, {"message": "no lab control endpoint %s %s" % (method, what)}
+
+    def age_worker(self, data):
+        """Make a worker look silent for ``days`` days, as the service shows a worker that stopped pinging:
+        lastSeenDateTime is read-only in the API (set by the service on registration and ping), so only this control
+        moves it back; the worker's next ping brings it to now again."""
+        try:
+            days = float(data.get("days"))
+        except (TypeError, ValueError):
+            return 400, {"message": "days must be a number"}
+        wanted = str(data.get("worker") or "").lower()
+        with self.store.lock:
+            found = [r for r in self.store.find("worker")
+                     if wanted in (r["id"].lower(), r["name"].lower(), (r.get("workerName") or "").lower())]
+            if len(found) != 1:
+                return 404, {"message": "%d workers match %r (give the resource id, the worker id or the computer name)"
+                                        % (len(found), data.get("worker"))}
+            record = found[0]
+            record["lastSeenDateTime"] = lab_store.iso(lab_store.utcnow() - datetime.timedelta(days=days))
+            self.store.save()
+            return 200, {"id": record["id"], "workerName": record.get("workerName"),
+                         "lastSeenDateTime": record["lastSeenDateTime"]}
 
     def arc_machine_control(self, data):
         """Set an Arc machine's status and/or its extension handlers' outcome (tests' stand-in for the agent)."""

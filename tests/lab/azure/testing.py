@@ -87,6 +87,10 @@ class LabControl:
     def clear_faults(self):
         self._admin().call("DELETE", "faults")
 
+    def age_worker(self, worker, days):
+        """Make a worker (resource id, worker id or computer name) last seen ``days`` ago, as if it stopped pinging."""
+        return self._admin().call("POST", "workers/last-seen", {"worker": worker, "days": days})
+
     def settings(self, **changes):
         if changes:
             return self._admin().call("PATCH", "settings", changes)
