@@ -112,3 +112,83 @@ def workers_to_prune(workers, now, prune_last_seen_days=None, prune_except=None)
         if reasons:
             selected.append(dict(worker, prune_reason=", ".join(reasons)))
     return selected
+
+
+def credential_body(credential):
+    """The group body for a credential name; an empty name clears it (credential null: no run-as account)."""
+    return {"properties": {"credential": {"name": credential} if credential else None}}
+
+
+def credential_change(current_credential, wanted):
+    """True when ``wanted`` (None = leave alone, "" = clear) differs from the current credential name."""
+    if wanted is None:
+        return False
+    return (current_credential or "") != wanted
+
+
+def group_diff_view(group, workers):
+    if not group:
+        return {}
+    return dict(name=group.get("name"), credential=group.get("credential"), workers=sorted(w["name"] for w in workers))
+
+
+def ensure_group_present(module, client, params, now):
+    """(changed, diff before, diff after, result) of hybrid worker group ``params["name"]``: created when missing,
+    its credential set when asked, its workers pruned when asked (``prune_last_seen_days`` / ``prune_except``)."""
+    rg, account, name = params["resource_group"], params["automation_account"], params["name"]
+    current = read_group(module, client, rg, account, name)
+    before = group_view(current)
+    after = dict(before)
+    changed = False
+    if current is None:
+        changed = True
+        after = dict(name=name, credential=params.get("credential") or None)
+        if not module.check_mode:
+            body = credential_body(params["credential"]) if params.get("credential") else {"properties": {}}
+            created = azure_call(module, lambda: client.hybrid_runbook_worker_group.create(rg, account, name, body),
+                                 "create hybrid worker group '%s' in Automation account '%s'" % (name, account))
+            after = group_view(as_rest_dict(created))
+    elif credential_change(before.get("credential"), params.get("credential")):
+        changed = True
+        after = dict(before, credential=params["credential"] or None)
+        if not module.check_mode:
+            updated = azure_call(module, lambda: client.hybrid_runbook_worker_group.update(rg, account, name, credential_body(params["credential"])),
+                                 "set the credential of hybrid worker group '%s'" % name)
+            after = group_view(as_rest_dict(updated))
+
+    workers = []
+    if current is not None:
+        workers = [worker_view(w, now, params["stale_after_minutes"]) for w in list_workers(module, client, rg, account, name)]
+    pruned = []
+    if params.get("prune_last_seen_days") is not None or params.get("prune_except") is not None:
+        pruned = workers_to_prune(workers, now, params.get("prune_last_seen_days"), params.get("prune_except"))
+        for worker in pruned:
+            if not module.check_mode:
+                azure_call(module, lambda w=worker: client.hybrid_runbook_workers.delete(rg, account, name, w["id"]),
+                           "remove worker '%s' (%s) from hybrid worker group '%s'" % (worker["name"], worker["id"], name))
+        changed = changed or bool(pruned)
+    pruned_ids = set(w["id"] for w in pruned)
+    remaining = [w for w in workers if w["id"] not in pruned_ids]
+    return changed, group_diff_view(before, workers), group_diff_view(after, remaining), dict(group=after, workers=remaining, pruned=pruned)
+
+
+def registration_result(account, registration):
+    """The module result from the account and its agentRegistrationInformation REST bodies."""
+    properties = account.get("properties") or {}
+    endpoint = registration.get("endpoint") or properties.get("RegistrationUrl")
+    keys = registration.get("keys") or {}
+    return dict(
+        account_resource_id=account.get("id"),
+        account_id=(endpoint or "").rstrip("/").rsplit("/", 1)[-1] or None,
+        registration_url=endpoint,
+        automation_hybrid_service_url=properties.get("automationHybridServiceUrl"),
+        primary_key=keys.get("primary"),
+        secondary_key=keys.get("secondary"),
+    )
+
+
+def read_registration(module, client, resource_group, account_name, account):
+    """The registration URL and keys of Automation account ``account`` (its REST body, already read)."""
+    registration = azure_call(module, lambda: client.agent_registration_information.get(resource_group, account_name),
+                              "read the agent registration information of Automation account '%s'" % account_name)
+    return registration_result(account, as_rest_dict(registration))

@@ -16,8 +16,8 @@ description:
     or every server of the subscription.
   - A server exists in Azure once its Connected Machine agent has connected; its O(name) is the resource name chosen
     at connect time (by default the computer name).
-  - One read for a resource group or the subscription, whatever the number of servers, extensions included: a
-    machine's answer carries its extensions in its read-only C(resources) property (C(Machine.resources) of the
+  - One read for a resource group or the subscription, whatever the number of servers, extensions included, because
+    a machine's answer carries its extensions in its read-only C(resources) property (C(Machine.resources) of the
     Microsoft.HybridCompute API). Only for a machine whose answer lacks that property does
     O(include_extensions=true) read the machine's extensions with a request of its own.
 options:

@@ -71,32 +71,18 @@ secondary_key:
   type: str
 """
 
-from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure import (
-    AzureModule,
-    as_rest_dict,
-    azure_call,
-)
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure import AzureModule
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure_rules import (
     collect_errors,
     validate_automation_account,
     validate_resource_group,
 )
-from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import account_argument_spec, require_account
-
-
-def registration_result(account, registration):
-    """The module result from the account and its agentRegistrationInformation REST bodies."""
-    properties = account.get("properties") or {}
-    endpoint = registration.get("endpoint") or properties.get("RegistrationUrl")
-    keys = registration.get("keys") or {}
-    return dict(
-        account_resource_id=account.get("id"),
-        account_id=(endpoint or "").rstrip("/").rsplit("/", 1)[-1] or None,
-        registration_url=endpoint,
-        automation_hybrid_service_url=properties.get("automationHybridServiceUrl"),
-        primary_key=keys.get("primary"),
-        secondary_key=keys.get("secondary"),
-    )
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import (  # noqa: F401 pylint: disable=unused-import
+    account_argument_spec,
+    read_registration,
+    registration_result,
+    require_account,
+)
 
 
 def main():
@@ -110,9 +96,7 @@ def main():
     client = module.client("automation")
     rg, account_name = params["resource_group"], params["automation_account"]
     account = require_account(module, client, rg, account_name)
-    registration = azure_call(module, lambda: client.agent_registration_information.get(rg, account_name),
-                              "read the agent registration information of Automation account '%s'" % account_name)
-    module.exit_json(changed=False, **registration_result(account, as_rest_dict(registration)))
+    module.exit_json(changed=False, **read_registration(module, client, rg, account_name, account))
 
 
 if __name__ == "__main__":

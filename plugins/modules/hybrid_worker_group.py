@@ -180,7 +180,6 @@ pruned:
 
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure import (
     AzureModule,
-    as_rest_dict,
     azure_call,
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure_rules import (
@@ -190,14 +189,18 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     validate_group_name,
     validate_resource_group,
 )
-from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import (
+# The group logic lives in module_utils, shared with hybrid_worker_prerequisites.
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import (  # noqa: F401 pylint: disable=unused-import
     account_argument_spec,
+    credential_body,
+    credential_change,
+    ensure_group_present as ensure_present,
+    group_diff_view as diff_view,
     group_view,
     list_workers,
     read_group,
     require_account,
     worker_view,
-    workers_to_prune,
 )
 
 
@@ -214,62 +217,6 @@ def validate_params(params):
     if params["stale_after_minutes"] < 1:
         errors.append("stale_after_minutes must be at least 1, got %d" % params["stale_after_minutes"])
     return collect_errors(*errors)
-
-
-def credential_body(credential):
-    """The group body for a credential name; an empty name clears it (credential null: no run-as account)."""
-    return {"properties": {"credential": {"name": credential} if credential else None}}
-
-
-def credential_change(current_credential, wanted):
-    """True when ``wanted`` (None = leave alone, "" = clear) differs from the current credential name."""
-    if wanted is None:
-        return False
-    return (current_credential or "") != wanted
-
-
-def diff_view(group, workers):
-    if not group:
-        return {}
-    return dict(name=group.get("name"), credential=group.get("credential"), workers=sorted(w["name"] for w in workers))
-
-
-def ensure_present(module, client, params, now):
-    rg, account, name = params["resource_group"], params["automation_account"], params["name"]
-    current = read_group(module, client, rg, account, name)
-    before = group_view(current)
-    after = dict(before)
-    changed = False
-    if current is None:
-        changed = True
-        after = dict(name=name, credential=params.get("credential") or None)
-        if not module.check_mode:
-            body = credential_body(params["credential"]) if params.get("credential") else {"properties": {}}
-            created = azure_call(module, lambda: client.hybrid_runbook_worker_group.create(rg, account, name, body),
-                                 "create hybrid worker group '%s' in Automation account '%s'" % (name, account))
-            after = group_view(as_rest_dict(created))
-    elif credential_change(before.get("credential"), params.get("credential")):
-        changed = True
-        after = dict(before, credential=params["credential"] or None)
-        if not module.check_mode:
-            updated = azure_call(module, lambda: client.hybrid_runbook_worker_group.update(rg, account, name, credential_body(params["credential"])),
-                                 "set the credential of hybrid worker group '%s'" % name)
-            after = group_view(as_rest_dict(updated))
-
-    workers = []
-    if current is not None:
-        workers = [worker_view(w, now, params["stale_after_minutes"]) for w in list_workers(module, client, rg, account, name)]
-    pruned = []
-    if params.get("prune_last_seen_days") is not None or params.get("prune_except") is not None:
-        pruned = workers_to_prune(workers, now, params.get("prune_last_seen_days"), params.get("prune_except"))
-        for worker in pruned:
-            if not module.check_mode:
-                azure_call(module, lambda w=worker: client.hybrid_runbook_workers.delete(rg, account, name, w["id"]),
-                           "remove worker '%s' (%s) from hybrid worker group '%s'" % (worker["name"], worker["id"], name))
-        changed = changed or bool(pruned)
-    pruned_ids = set(w["id"] for w in pruned)
-    remaining = [w for w in workers if w["id"] not in pruned_ids]
-    return changed, diff_view(before, workers), diff_view(after, remaining), dict(group=after, workers=remaining, pruned=pruned)
 
 
 def ensure_absent(module, client, params, now):

@@ -116,18 +116,20 @@ missing:
 """
 
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure import (
-    AzureError,
     AzureModule,
     get_or_none,
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure_rules import (
     GUID_PATTERN,
-    age_minutes,
     collect_errors,
-    utc_now,
     validate_computer_name,
     validate_resource_group,
     validate_workspace_name,
+)
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.log_analytics import (  # noqa: F401 pylint: disable=unused-import
+    heartbeat_query,
+    heartbeat_views,
+    read_heartbeats,
 )
 
 
@@ -144,30 +146,6 @@ def validate_params(params):
     if not 1 <= params["max_age_minutes"] <= 60 * 24 * 30:
         errors.append("max_age_minutes must be between 1 and 43200, got %d" % params["max_age_minutes"])
     return collect_errors(*errors)
-
-
-def heartbeat_query(computers, max_age_minutes):
-    """The KQL for the last heartbeat per computer; names were validated, so quoting them is safe."""
-    stages = ['Heartbeat', 'where Category == "Direct Agent"', "where TimeGenerated > ago(%dm)" % max_age_minutes]
-    if computers:
-        stages.append("where Computer in~ (%s)" % ", ".join('"%s"' % c for c in computers))
-    stages.append("summarize arg_max(TimeGenerated, *) by Computer")
-    return " | ".join(stages)
-
-
-def heartbeat_views(rows, computers, now):
-    """(heartbeats sorted by computer, requested computers without one)."""
-    views = []
-    for row in rows:
-        view = dict(computer=row.get("Computer"), last_heartbeat=row.get("TimeGenerated"), minutes_ago=age_minutes(row.get("TimeGenerated"), now))
-        for source, key in (("ComputerIP", "computer_ip"), ("OSType", "os_type"), ("Version", "version")):
-            if row.get(source) not in (None, ""):
-                view[key] = row[source]
-        views.append(view)
-    views.sort(key=lambda v: (v["computer"] or "").lower())
-    seen = set((v["computer"] or "").lower() for v in views)
-    missing = [c for c in computers or [] if c.lower() not in seen]
-    return views, missing
 
 
 def resolve_workspace_id(module, params):
@@ -204,12 +182,7 @@ def main():
         module.fail_json(msg="Invalid arguments for heartbeat query: %s" % error)
 
     workspace_id = resolve_workspace_id(module, params)
-    query = heartbeat_query(params.get("computers"), params["max_age_minutes"])
-    try:
-        rows = module.query_log_analytics(workspace_id, query)
-    except AzureError as exc:
-        module.fail_azure(exc, "Failed to query the heartbeats of Log Analytics workspace %s" % workspace_id)
-    heartbeats, missing = heartbeat_views(rows, params.get("computers"), utc_now())
+    query, heartbeats, missing = read_heartbeats(module, workspace_id, params.get("computers"), params["max_age_minutes"])
     module.exit_json(changed=False, workspace_id=workspace_id, query=query, heartbeats=heartbeats, missing=missing)
 
 

@@ -93,125 +93,16 @@ linked_service:
       sample: Succeeded
 """
 
-from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure import (
-    AzureModule,
-    azure_call,
-    get_or_none,
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure import AzureModule
+# The link logic lives in module_utils, shared with hybrid_worker_prerequisites.
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.log_analytics import (  # noqa: F401 pylint: disable=unused-import
+    LINK_NAME,
+    ensure_link_absent,
+    ensure_link_present,
+    is_lingering,
+    link_view,
+    validate_link_params as validate_params,
 )
-from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure_rules import (
-    collect_errors,
-    same_id,
-    validate_automation_account,
-    validate_resource_group,
-    validate_workspace_name,
-)
-
-LINK_NAME = "Automation"
-
-
-def validate_params(params):
-    errors = [validate_workspace_name(params["workspace_name"]), validate_resource_group(params["resource_group"])]
-    if params["state"] == "present":
-        if not params.get("automation_account"):
-            errors.append("automation_account is required with state=present")
-        else:
-            errors.append(validate_automation_account(params["automation_account"]))
-    if params.get("automation_account_resource_group"):
-        errors.append(validate_resource_group(params["automation_account_resource_group"]))
-    return collect_errors(*errors)
-
-
-def link_view(link):
-    if not link:
-        return {}
-    properties = link.get("properties") or {}
-    return dict(
-        id=link.get("id"),
-        name=link.get("name"),
-        resource_id=properties.get("resourceId"),
-        provisioning_state=properties.get("provisioningState"),
-    )
-
-
-def is_lingering(link):
-    """A link the service is still deleting counts as gone: it will disappear without another request."""
-    state = ((link or {}).get("properties") or {}).get("provisioningState") or ""
-    return state.lower() == "deleting"
-
-
-def read_link(module, client, params):
-    link = get_or_none(
-        module,
-        lambda: client.linked_services.get(params["resource_group"], params["workspace_name"], LINK_NAME),
-        "the Automation link of Log Analytics workspace '%s'" % params["workspace_name"])
-    return link
-
-
-def wait_until_gone(module, client, params):
-    module.wait_for(lambda: read_link(module, client, params), lambda link: link is None,
-                    "the Automation link of workspace '%s' to be deleted" % params["workspace_name"])
-
-
-def require_workspace(module, client, params, missing_ok=False):
-    workspace = get_or_none(
-        module,
-        lambda: client.workspaces.get(params["resource_group"], params["workspace_name"]),
-        "Log Analytics workspace '%s'" % params["workspace_name"])
-    if workspace is None and not missing_ok:
-        module.fail_json(msg="Log Analytics workspace '%s' was not found in resource group '%s'" % (params["workspace_name"], params["resource_group"]))
-    return workspace
-
-
-def require_account(module, params):
-    account_rg = params.get("automation_account_resource_group") or params["resource_group"]
-    automation = module.client("automation")
-    account = get_or_none(
-        module,
-        lambda: automation.automation_account.get(account_rg, params["automation_account"]),
-        "Automation account '%s'" % params["automation_account"])
-    if account is None:
-        module.fail_json(msg="Automation account '%s' was not found in resource group '%s'" % (params["automation_account"], account_rg))
-    return account["id"]
-
-
-def ensure_present(module, client, params):
-    # In check mode the workspace a previous task would create does not exist yet: the link would be new.
-    workspace = require_workspace(module, client, params, missing_ok=module.check_mode)
-    account_id = require_account(module, params)
-    current = read_link(module, client, params) if workspace is not None else None
-    if current is not None and is_lingering(current):
-        if not module.check_mode:
-            wait_until_gone(module, client, params)
-        current = None
-    before = link_view(current)
-    if current is not None and same_id(before.get("resource_id"), account_id):
-        return False, before, before
-    after = dict(name="%s/%s" % (params["workspace_name"], LINK_NAME), resource_id=account_id)
-    if not module.check_mode:
-        what = "link Log Analytics workspace '%s' to Automation account '%s'" % (params["workspace_name"], params["automation_account"])
-        poller = azure_call(module, lambda: client.linked_services.begin_create_or_update(
-            params["resource_group"], params["workspace_name"], LINK_NAME, {"properties": {"resourceId": account_id}}), what)
-        azure_call(module, lambda: poller.result(timeout=module.params["wait_timeout"]), what)
-        after = link_view(read_link(module, client, params))
-    return True, before, after
-
-
-def ensure_absent(module, client, params):
-    require_workspace(module, client, params)
-    current = read_link(module, client, params)
-    if current is None:
-        return False, {}, {}
-    before = link_view(current)
-    if is_lingering(current):
-        if not module.check_mode:
-            wait_until_gone(module, client, params)
-        return False, {}, {}
-    if not module.check_mode:
-        what = "remove the Automation link of Log Analytics workspace '%s'" % params["workspace_name"]
-        poller = azure_call(module, lambda: client.linked_services.begin_delete(params["resource_group"], params["workspace_name"], LINK_NAME), what)
-        azure_call(module, lambda: poller.result(timeout=module.params["wait_timeout"]), what)
-        wait_until_gone(module, client, params)
-    return True, before, {}
 
 
 def main():
@@ -230,9 +121,9 @@ def main():
 
     client = module.client("loganalytics")
     if params["state"] == "present":
-        changed, before, after = ensure_present(module, client, params)
+        changed, before, after = ensure_link_present(module, client, params)
     else:
-        changed, before, after = ensure_absent(module, client, params)
+        changed, before, after = ensure_link_absent(module, client, params)
     result = dict(changed=changed, linked_service=after)
     if module.diff_mode:
         result["diff"] = dict(before=dict(resource_id=before.get("resource_id")) if before else {},

@@ -86,16 +86,15 @@ solution:
       sample: Automation
 """
 
-from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure import (
-    AzureModule,
-    as_rest_dict,
-    azure_call,
-    get_or_none,
-)
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure import AzureModule
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure_rules import (
     collect_errors,
     validate_resource_group,
     validate_workspace_name,
+)
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.log_analytics import (  # noqa: F401 pylint: disable=unused-import
+    ensure_solution,
+    find_pack,
 )
 
 
@@ -104,18 +103,6 @@ def validate_params(params):
     if not params["name"] or not params["name"].replace("_", "").isalnum():
         errors.append("name '%s' is not an intelligence pack name (letters, digits and '_')" % params["name"])
     return collect_errors(*errors)
-
-
-def find_pack(packs, name):
-    """The pack called ``name`` (case-insensitive) from the list the service returned, as a view; None if absent."""
-    for pack in packs:
-        pack = as_rest_dict(pack)
-        if (pack.get("name") or "").lower() == name.lower():
-            view = dict(name=pack.get("name"), enabled=bool(pack.get("enabled")))
-            if pack.get("displayName"):
-                view["display_name"] = pack["displayName"]
-            return view
-    return None
 
 
 def main():
@@ -132,28 +119,8 @@ def main():
         module.fail_json(msg="Invalid arguments for Log Analytics solution: %s" % error)
 
     client = module.client("loganalytics")
-    rg, workspace = params["resource_group"], params["workspace_name"]
-    what = "list the solutions of Log Analytics workspace '%s' in resource group '%s'" % (workspace, rg)
-    if module.check_mode:
-        # In check mode the workspace a previous task would create does not exist yet; a new workspace has the
-        # pack off, so enabling it is the change to report.
-        found = get_or_none(module, lambda: dict(value=list(client.intelligence_packs.list(rg, workspace))), what)
-        packs = found["value"] if found is not None else [dict(name=params["name"], enabled=False)]
-    else:
-        packs = azure_call(module, lambda: client.intelligence_packs.list(rg, workspace), what)
-    before = find_pack(packs or [], params["name"])
-    if before is None:
-        module.fail_json(msg="Solution '%s' is not offered by Log Analytics workspace '%s' (known: %s)"
-                         % (params["name"], workspace, ", ".join(sorted(as_rest_dict(p).get("name") or "" for p in packs or []))))
-
-    wanted = params["state"] == "present"
-    changed = before["enabled"] != wanted
-    after = dict(before, enabled=wanted)
-    if changed and not module.check_mode:
-        operation = client.intelligence_packs.enable if wanted else client.intelligence_packs.disable
-        azure_call(module, lambda: operation(rg, workspace, before["name"]),
-                   "%s solution '%s' on Log Analytics workspace '%s'" % ("enable" if wanted else "disable", before["name"], workspace))
-
+    changed, before, after = ensure_solution(module, client, params["resource_group"], params["workspace_name"],
+                                             params["name"], params["state"])
     result = dict(changed=changed, solution=after)
     if module.diff_mode:
         result["diff"] = dict(before=dict(name=before["name"], enabled=before["enabled"]), after=dict(name=after["name"], enabled=after["enabled"]))

@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, azure_automation.hybrid_worker maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks of a fleet's inventory that must pass before a playbook changes anything (hybrid_worker_fleet_check).
+
+Every function takes plain values, one entry per host, and returns sentences that say what to fix.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azure_rules import validate_group_name
+
+WORKER_TYPES = ("agent", "extension")
+TYPE_ADVICE = ("use 'extension' (extension-based workers through Azure Arc) or 'agent' (agent-based workers, retired "
+               "by Microsoft)")
+NOTHING_CHANGED = "Nothing was changed."
+
+
+def hosts_by_type(types, default_type="extension"):
+    """({type: [hosts]} of the known types, message naming the hosts of an unknown type or None).
+
+    ``types``: {host: hybrid_worker_type or None}; a host without one gets ``default_type``.
+    """
+    sorted_hosts = dict((kind, []) for kind in WORKER_TYPES)
+    unknown = []
+    for host in sorted(types):
+        kind = types[host] if types[host] not in (None, "") else default_type
+        if kind in sorted_hosts:
+            sorted_hosts[kind].append(host)
+        else:
+            unknown.append((host, kind))
+    if not unknown:
+        return sorted_hosts, None
+    host, kind = unknown[0]
+    message = "hybrid_worker_type '%s' of %s is not supported: %s. %s" % (kind, host, TYPE_ADVICE, NOTHING_CHANGED)
+    if len(unknown) > 1:
+        message += " Other hosts with an unsupported hybrid_worker_type: %s." % ", ".join(
+            "%s ('%s')" % (other, other_kind) for other, other_kind in unknown[1:])
+    return sorted_hosts, message
+
+
+def name_hosts(hosts, limit=10):
+    hosts = sorted(hosts)
+    if len(hosts) <= limit:
+        return ", ".join(hosts)
+    return "%s and %d more" % (", ".join(hosts[:limit]), len(hosts) - limit)
+
+
+def agent_onboarding_problems(hosts):
+    """What stops agent-based onboarding, one sentence per problem.
+
+    ``hosts``: {host: {group, installer_path, installer_checksum, validate_installer_checksum}} with the values of
+    hybrid_runbook_worker_group and the log_analytics_agent_installer_* variables (None when not set).
+    """
+    problems = []
+    without_group = [host for host, values in hosts.items() if not isinstance(values.get("group"), str) or not values["group"]]
+    if without_group:
+        problems.append("%s: no hybrid_runbook_worker_group; set the worker group each host joins in the inventory "
+                        "(a host or group variable)." % name_hosts(without_group))
+    refused = {}
+    for host, values in hosts.items():
+        group = values.get("group")
+        if isinstance(group, str) and group and validate_group_name(group, "hybrid_runbook_worker_group"):
+            refused.setdefault(group, []).append(host)
+    for group in sorted(refused):
+        problems.append("%s (hosts %s); choose a group name Azure accepts." % (
+            validate_group_name(group, "hybrid_runbook_worker_group"), name_hosts(refused[group])))
+    unchecked = [host for host, values in hosts.items()
+                 if not values.get("installer_path") and not values.get("installer_checksum")
+                 and values.get("validate_installer_checksum") is not False]
+    if unchecked:
+        problems.append("%s: log_analytics_agent_installer_checksum is empty, and the agent is downloaded from "
+                        "log_analytics_agent_installer_url, whose installer_checksum (the installer's SHA-256) is "
+                        "required; set it, or give log_analytics_agent_installer_path, or set "
+                        "log_analytics_agent_validate_installer_checksum to false." % name_hosts(unchecked))
+    return problems
