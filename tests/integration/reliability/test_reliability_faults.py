@@ -151,9 +151,13 @@ def test_lro_ending_failed_names_the_workspace_and_a_rerun_creates_it(matrix, ca
     case.note(message=message)
     assert run.rc != 0, run.describe()
     assert WORKSPACE in message and "Failed" in message, message
-    kinds = sorted(r["kind"] for r in lab.azure_resources())
-    # Nothing was built on the failed workspace: no solution, link, group or worker; no host was touched.
+    resources = lab.azure_resources()
+    # Nothing was built on the failed workspace (no solution, no link), no worker was registered and no host was
+    # touched. The inventory's worker groups do not depend on the workspace: they may exist, whole, as intended.
+    kinds = sorted(r["kind"] for r in resources if r["kind"] != "workerGroup")
     assert kinds == ["automationAccount", "resourceGroup", "workspace"], kinds
+    assert set(r["name"] for r in resources if r["kind"] == "workerGroup") <= {"east", "west"}
+    assert lab.unfinished_azure_resources() == ["workspace %s: Failed" % WORKSPACE], lab.unfinished_azure_resources()
     assert lab.stats()["windows"]["module_calls_per_host"] == {}
 
     control.clear_faults()
