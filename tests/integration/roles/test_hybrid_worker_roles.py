@@ -447,9 +447,11 @@ def test_unsupported_worker_type_is_refused_before_any_change(lab):
     run = lab.onboard("win-002", automation_prerequisites_hybrid_worker_type="extension",
                       hybrid_runbook_worker_type="extension")
     assert run.returncode != 0
-    result = task_result(run, "Refuse worker types that do not exist yet", "localhost")
+    result = task_result(run, "Refuse worker types this role does not prepare", "localhost")
     assert result["failed"] is True
     assert "automation_prerequisites_hybrid_worker_type 'extension' is not supported" in result["msg"]
+    # The extension-based mode exists: the message points to it rather than promising it.
+    assert "set hybrid_worker_type to 'extension'" in result["msg"] and "coming" not in result["msg"]
     after = lab.host("win-002")
     assert after["registry"] == before["registry"] and after["processes"] == before["processes"]
 
