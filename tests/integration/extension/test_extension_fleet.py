@@ -5,7 +5,7 @@ The tests of one fleet run in file order and build on each other's state, as an 
 """
 import re
 
-from conftest import AA_API, GROUPS, WorkerKindsObserver  # pylint: disable=import-error
+from extension_lab import AA_API, GROUPS, WorkerKindsObserver  # pylint: disable=import-error
 
 HYBRID_WORKER_EXTENSION = "/providers/Microsoft.HybridCompute/machines/%s/extensions/HybridWorkerExtension"
 
