@@ -129,10 +129,10 @@ def host_drift(probe, agent=None, worker=None, powershell_modules=None):
     """
     if isinstance(probe, dict) and (probe.get("failed") or probe.get("skipped")):
         raise ValueError("hybrid_worker_drift needs a successful win_hybrid_worker_info result, got a %s one"
-                                 % ("failed" if probe.get("failed") else "skipped"))
+                         % ("failed" if probe.get("failed") else "skipped"))
     if not isinstance(probe, dict) or "agent" not in probe:
         raise ValueError("hybrid_worker_drift expects the result of win_hybrid_worker_info, got %s"
-                                 % type(probe).__name__)
+                         % type(probe).__name__)
     result = {"agent": [], "worker": [], "powershell_modules": [], "notes": [], "concerns": [], "drift": []}
     if agent is not None:
         result["agent"], result["notes"] = agent_drift(probe, agent)

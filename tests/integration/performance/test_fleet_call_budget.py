@@ -93,3 +93,27 @@ def test_a_drifted_concern_runs_only_its_module_on_that_host(budget):
     expected["win-003"] = {PROBE: 1, PSMODULE: 1}
     assert calls(stats) == expected
     assert stats["azure"]["arm"]["writes"] == 0, stats["azure"]["arm"]["by_operation"]
+
+
+def test_a_worker_azure_forgot_costs_two_worker_calls_on_that_host_only(budget):
+    budget.drift("win-003", "delete-azure-worker")
+    run, stats = budget.onboard()
+    assert run.changed_hosts() == ["win-003"]
+    expected = dict((host, {PROBE: 1}) for host in HOSTS)
+    # Leave the group on the host, then register again: the worker module's two calls.
+    expected["win-003"] = {PROBE: 1, WORKER: 2}
+    assert calls(stats) == expected
+
+
+def test_converged_run_reads_azure_once_and_does_not_read_it_again(budget):
+    run, stats = budget.onboard()
+    assert run.changed_hosts() == []
+    by_operation = stats["azure"]["arm"]["by_operation"]
+    # One listing per group (east, west) and one heartbeat query, all before the host play; with no host changed
+    # they are the verification, so nothing is listed or queried a second time.
+    assert by_operation["HybridRunbookWorkers_ListByHybridRunbookWorkerGroup"] == 2, by_operation
+    assert stats["azure"]["query"]["requests"] == 1
+    # One credential for the whole Azure side: one token per audience (ARM, Log Analytics query API).
+    assert stats["azure"]["token"]["requests"] == 2
+    assert "Summary per worker group" in run.output
+    assert run.messages("Summary per worker group") == ["east: 2/2 onboarded, 0 changed", "west: 2/2 onboarded, 0 changed"]

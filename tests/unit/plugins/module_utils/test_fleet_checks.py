@@ -22,8 +22,8 @@ def test_an_unknown_type_names_the_first_host_and_the_others():
 
 
 def test_good_inputs_have_no_problem():
-    assert agent_onboarding_problems({"win-001": GOOD, "win-002": dict(GOOD, installer_path="C:\\MMASetup.exe",
-                                                                         installer_checksum=None)}) == []
+    from_path = dict(GOOD, installer_path="C:\\MMASetup.exe", installer_checksum=None)
+    assert agent_onboarding_problems({"win-001": GOOD, "win-002": from_path}) == []
     assert agent_onboarding_problems({"win-001": dict(GOOD, installer_checksum=None,
                                                       validate_installer_checksum=False)}) == []
 
