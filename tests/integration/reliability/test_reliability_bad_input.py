@@ -220,18 +220,6 @@ PLAYBOOK_CASES = {
     "installer URL without checksum (playbook)": (["-e", "log_analytics_agent_installer_checksum="], {}, None,
                                                   ["installer_checksum"]),
 }
-KNOWN_BUGS.update({
-    "group name Azure refuses (playbook)":
-        "onboard.yml checks worker group names only in the group task of automation_prerequisites, after the workspace, "
-        "solution and link requests; a preflight check of every inventory group name is missing",
-    "installer URL without checksum (playbook)":
-        "onboard.yml lets the Azure prerequisites run before win_log_analytics_agent refuses an installer URL without "
-        "checksum on each host; the log_analytics_agent inputs are not checked before the first request",
-    "inventory host without a group (playbook)":
-        "onboard.yml does not refuse a host without hybrid_runbook_worker_group before the Azure prerequisites run; "
-        "after the workspace, solution, link and group requests it stops with a Jinja error ('HostVarsVars' has no "
-        "attribute 'hybrid_runbook_worker_group') that names neither the host nor the fix",
-})
 
 
 def inventory_without_group(lab, host):
