@@ -128,7 +128,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     AZURE_IMPORT_ERROR,
     AZURE_REQUIREMENTS,
     AzureAuthError,
-    describe_azure_error,
+    azure_failure_message,
     resolve_auth,
     resolve_endpoints,
 )
@@ -234,16 +234,18 @@ class InventoryError(AnsibleError):
 
 
 class _ErrorSink:
-    """Stands in for the module object the shared Azure helpers report failures to: raises instead of exiting."""
+    """Stands in for the module object the shared Azure helpers report failures to: raises instead of exiting, with
+    the modules' wording (a failed token request names Entra ID and the cause)."""
+
+    def __init__(self, settings=None, endpoints=None):
+        self.settings, self.endpoints = settings, endpoints
 
     @staticmethod
     def fail_json(msg, **kwargs):
         raise InventoryError(msg)
 
-    @staticmethod
-    def fail_azure(exc, msg):
-        code, message = describe_azure_error(exc)
-        raise InventoryError("%s: %s: %s" % (msg, code, message))
+    def fail_azure(self, exc, msg):
+        raise InventoryError(azure_failure_message(exc, msg, self.settings, self.endpoints))
 
 
 def build_credential(settings, endpoints, transport_options):
@@ -259,7 +261,8 @@ def build_credential(settings, endpoints, transport_options):
 
 
 def automation_client(auth_options):
-    """An AutomationClient for the plugin's authentication options (same rules as the collection's modules)."""
+    """An AutomationClient for the plugin's authentication options (same rules as the collection's modules), and the
+    error sink that reports its failures."""
     if AZURE_IMPORT_ERROR:
         raise InventoryError("The hybrid_workers inventory needs the Python packages %s" % AZURE_REQUIREMENTS)
     try:
@@ -269,17 +272,17 @@ def automation_client(auth_options):
     endpoints = resolve_endpoints(auth_options, settings["cloud_environment"])
     transport_options = {"connection_verify": auth_options["ca_bundle"]} if auth_options.get("ca_bundle") else {}
     credential = build_credential(settings, endpoints, transport_options)
-    return AutomationClient(
+    client = AutomationClient(
         credential, settings["subscription_id"],
         base_url=endpoints["resource_manager_url"],
         credential_scopes=[endpoints["resource_manager_scope"]],
         retry_total=auth_options.get("max_retries"),
         **transport_options)
+    return client, _ErrorSink(settings, endpoints)
 
 
-def read_workers(client, resource_group, account, wanted_groups, include_system):
+def read_workers(client, sink, resource_group, account, wanted_groups, include_system):
     """What Azure knows: ({"groups": [{name, group_type, workers: [...]}]}, missing group names)."""
-    sink = _ErrorSink()
     require_account(sink, client, resource_group, account)
     groups, missing = select_groups(list_groups(sink, client, resource_group, account), wanted_groups, include_system)
     now = utc_now()
@@ -326,8 +329,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _read_from_azure(self, options):
         auth_options = dict((name, self.get_option(name)) for name in AUTH_OPTIONS)
         try:
-            client = automation_client(auth_options)
-            return read_workers(client, options["resource_group"], options["automation_account"], options["worker_groups"],
+            client, sink = automation_client(auth_options)
+            return read_workers(client, sink, options["resource_group"], options["automation_account"], options["worker_groups"],
                                 self.get_option("include_system_groups"))
         except InventoryError as exc:
             raise AnsibleParserError("hybrid_workers inventory: %s" % exc)

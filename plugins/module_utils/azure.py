@@ -280,6 +280,19 @@ def token_failure_cause(exc):
     return "Entra ID issued no token"
 
 
+def azure_failure_message(exc, msg, settings=None, endpoints=None):
+    """"<msg>: <code>: <service message>"; when no access token could be had,
+    "<msg>: <code>: <the Entra ID token request> failed because <cause>: <message>"."""
+    code, message = describe_azure_error(exc)
+    cause = token_failure_cause(exc)
+    if cause:
+        settings, endpoints = settings or {}, endpoints or {}
+        request = TOKEN_SOURCES.get(settings.get("kind"), TOKEN_SOURCES["cli"]).format(
+            tenant=settings.get("tenant"), authority=endpoints.get("authority_host"))
+        message = "%s failed because %s: %s" % (request, cause, message)
+    return "%s: %s: %s" % (msg, code, message)
+
+
 def is_not_found(exc):
     return isinstance(exc, ResourceNotFoundError) or getattr(exc, "status_code", None) == 404
 
@@ -418,13 +431,7 @@ class AzureModule:
         """Fail with "<msg>: <code>: <service message>" and the traceback (shown with -vvv); when no access token
         could be had, "<msg>: <code>: <the Entra ID token request> failed because <cause>: <message>"."""
         code, message = describe_azure_error(exc)
-        cause = token_failure_cause(exc)
-        if cause:
-            settings, endpoints = self._settings or {}, self._endpoints or {}
-            request = TOKEN_SOURCES.get(settings.get("kind"), TOKEN_SOURCES["cli"]).format(
-                tenant=settings.get("tenant"), authority=endpoints.get("authority_host"))
-            message = "%s failed because %s: %s" % (request, cause, message)
-        result = dict(msg="%s: %s: %s" % (msg, code, message), error_code=code)
+        result = dict(msg=azure_failure_message(exc, msg, self._settings, self._endpoints), error_code=code)
         status = getattr(exc, "status_code", None)
         if status:
             result["status_code"] = status

@@ -170,7 +170,9 @@ def test_wrong_secret_fails_with_one_sentence_and_no_secret(lab, tmp_path):
     assert result.returncode != 0
     output = " ".join((result.stdout + result.stderr).split())
     azure = lab["json"]["azure"]
-    assert ("hybrid_workers inventory: Failed to read Automation account '%s': AuthenticationFailed:" % azure["automation_account"]) in output
+    assert ("hybrid_workers inventory: Failed to read Automation account '%s': AuthenticationFailed: the Entra ID token request "
+            "for tenant %s at %s failed because " % (azure["automation_account"], azure["env"]["AZURE_TENANT"],
+                                                     azure["env"]["AZURE_AUTHORITY_HOST"])) in output
     assert wrong not in output and azure["env"]["AZURE_SECRET"] not in output
 
 

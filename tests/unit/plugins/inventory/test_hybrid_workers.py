@@ -59,7 +59,7 @@ def azure(monkeypatch, plugin_module):
 
     def factory(auth_options):
         state["calls"].append(dict(auth_options))
-        return state["client"]
+        return state["client"], plugin_module._ErrorSink()
 
     monkeypatch.setattr(plugin_module, "automation_client", factory)
     for key, value in ENV.items():
