@@ -281,8 +281,8 @@ def token_failure_cause(exc):
 
 
 def azure_failure_message(exc, msg, settings=None, endpoints=None):
-    """"<msg>: <code>: <service message>"; when no access token could be had,
-    "<msg>: <code>: <the Entra ID token request> failed because <cause>: <message>"."""
+    """The one failure sentence of modules and plugins: "<msg>: <code>: <service message>"; when no access token
+    could be had, "<msg>: <code>: <the Entra ID token request> failed because <cause>: <message>"."""
     code, message = describe_azure_error(exc)
     cause = token_failure_cause(exc)
     if cause:
