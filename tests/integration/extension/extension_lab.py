@@ -34,6 +34,8 @@ class Fleet:
         self.pump = fleet_lab.HeartbeatPump(lab_dir, HEARTBEAT_SECONDS)
         self.runs = 0
         self.azure = None
+        # When the heartbeat pump was paused for the max-age test.
+        self.silent_since = None
 
     def group_of(self, host):
         return self.lab["windows"]["hosts"][host]["group"]

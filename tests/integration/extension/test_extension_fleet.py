@@ -4,6 +4,7 @@ and migrate.yml on lab fleets, run by FQCN with the lab's Azure environment and 
 The tests of one fleet run in file order and build on each other's state, as an operator's runs do.
 """
 import re
+import time
 
 from extension_lab import AA_API, GROUPS, WorkerKindsObserver  # pylint: disable=import-error
 
@@ -177,7 +178,11 @@ def test_offboard_removes_extension_record_and_arc_connection(fleet):
     assert fleet.stats()["azure"]["arm"]["writes"] == 0
 
 
-def test_migrate_turns_agent_based_workers_into_extension_based_ones(agent_fleet):
+def test_migrate_turns_agent_based_workers_into_extension_based_ones(agent_fleet, fleet):
+    # The first fleet's hosts stay silent from here on (no heartbeat rounds): the last test of this module checks
+    # that verify.yml reports workers Azure has not seen lately, and this migration is the wait it needs.
+    fleet.pump.pause()
+    fleet.silent_since = time.monotonic()
     onboarded = agent_fleet.run("onboard")
     assert onboarded.rc == 0, onboarded.describe()
     assert all(t == "HybridV1" for entries in agent_fleet.workers().values() for t, _vm in entries)
@@ -210,3 +215,19 @@ def test_migrate_turns_agent_based_workers_into_extension_based_ones(agent_fleet
     assert again.messages("Summary of the move") == ["%s: already migrated" % host for host in agent_fleet.hosts]
     assert agent_fleet.run("verify").rc == 0
     assert_no_secret(agent_fleet, run.output, again.output)
+
+
+def test_verify_reports_workers_azure_has_not_seen_for_the_max_age(fleet):
+    # One minute is the shortest max age; the hosts have been silent since the migration test began.
+    time.sleep(max(0.0, 62 - (time.monotonic() - fleet.silent_since)))
+    onboarded = [host for host in fleet.hosts if host != OFFBOARDED]
+    run = fleet.run("verify", "--limit", ",".join(onboarded), "-e", "hybrid_worker_heartbeat_max_age_minutes=1")
+    assert run.rc != 0
+    assert run.messages("Drift report (extension-based workers)") == [
+        "%s (%s): worker not seen by Azure in the last 1 minutes" % (host, fleet.group_of(host)) for host in onboarded] + [
+        "%d of %d extension-based hosts drifted, 0 unaccounted extension-based workers" % (len(onboarded), len(onboarded))]
+    # Seen again after the next heartbeat round: nothing to report.
+    fleet.pump.resume()
+    time.sleep(2 * fleet.pump.seconds + 1)
+    again = fleet.run("verify", "--limit", ",".join(onboarded), "-e", "hybrid_worker_heartbeat_max_age_minutes=1")
+    assert again.rc == 0, again.messages("Drift report (extension-based workers)")
