@@ -102,6 +102,8 @@ class ActionModule(ActionBase):
             deleted.append(record)
         report = build_report(fleet, check_mode, listed_workers(groups), silent, heartbeat_error, max_age)
         result.update(
+            # Which account the hosts were verified against: a run against the wrong one shows here.
+            automation_account="%s/%s" % (account["resource_group"], account["automation_account"]),
             changed=bool(deleted),
             deleted_records=deleted,
             msg=summary_lines(report, check_mode),

@@ -99,6 +99,11 @@ problems:
   description: The hosts that are not onboarded, each with its group, status (failed, unreachable, unverified) and detail.
   returned: always
   type: dict
+automation_account:
+  description: The Automation account the run was verified against, as C(resource group/account).
+  returned: always
+  type: str
+  sample: rg-automation/aa-hybrid-workers
 read_again:
   description: Whether Azure was read again (some host changed, or a heartbeat was missing before).
   returned: always
