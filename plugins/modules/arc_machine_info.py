@@ -18,8 +18,8 @@ description:
     at connect time (by default the computer name).
   - One read for a resource group or the subscription, whatever the number of servers, extensions included, because
     a machine's answer carries its extensions in its read-only C(resources) property (C(Machine.resources) of the
-    Microsoft.HybridCompute API). Only for a machine whose answer lacks that property does
-    O(include_extensions=true) read the machine's extensions with a request of its own.
+    Microsoft.HybridCompute API). Only for a machine whose answer has no extensions there does
+    O(include_extensions=true) read the machine's extensions with a request of its own, to confirm it.
 options:
   name:
     description:
@@ -32,7 +32,7 @@ options:
   include_extensions:
     description:
       - Also return each machine's extensions, taken from the machine's C(resources) property.
-      - A machine whose answer has no C(resources) property costs one more request, for its extensions.
+      - A machine whose answer lists no extension in C(resources) costs one more request, for its extensions.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -187,9 +187,11 @@ def read_machines(module, client, params):
 
 def read_extensions(module, client, machine):
     # Machine.resources is read-only and lists the machine's extensions: it comes with the machine (also in a
-    # listing), so a fleet of machines costs one request. A machine's answer without it costs a listing of its own.
+    # listing), so a converged fleet costs one request. The spec does not say whether a listing always fills it
+    # (its $expand "expands referenced resources"), so an empty or missing list is confirmed by the machine's own
+    # extension listing: a machine that looks drifted costs one more read, a wrong "extension missing" none.
     listed = machine.get("resources")
-    if isinstance(listed, list):
+    if isinstance(listed, list) and listed:
         return listed
     view = machine_view(machine)
     return azure_call(

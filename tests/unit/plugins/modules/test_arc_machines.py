@@ -203,13 +203,17 @@ def test_ensure_absent(fake_module):
     client.machine_extensions.begin_delete.assert_called_once_with("rg-servers", "web01", "HybridWorkerExtension")
 
 
-def test_info_takes_extensions_from_the_machine_resources_and_reads_only_machines_without_them(fake_module):
+def test_info_takes_extensions_from_the_machine_resources_and_confirms_an_empty_or_missing_list(fake_module):
     client = MagicMock()
     extension = installed()
     listed = {"id": ARC, "name": "web01", "resources": [extension]}
     assert info_mod.read_extensions(fake_module, client, listed) == [extension]
-    assert info_mod.read_extensions(fake_module, client, dict(listed, resources=[])) == []
     client.machine_extensions.list.assert_not_called()
+    # An empty list may be a listing that did not expand the machine's extensions: the machine's own listing decides.
     client.machine_extensions.list.return_value = [extension]
+    assert info_mod.read_extensions(fake_module, client, dict(listed, resources=[])) == [extension]
     assert info_mod.read_extensions(fake_module, client, {"id": ARC, "name": "web01"}) == [extension]
-    client.machine_extensions.list.assert_called_once_with("rg-servers", "web01")
+    assert client.machine_extensions.list.call_count == 2
+    client.machine_extensions.list.assert_called_with("rg-servers", "web01")
+    client.machine_extensions.list.return_value = []
+    assert info_mod.read_extensions(fake_module, client, dict(listed, resources=[])) == []
