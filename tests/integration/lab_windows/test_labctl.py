@@ -75,9 +75,12 @@ def test_inventory_alone_onboards_the_fleet_as_extension_based_workers(tmp_path)
             "arc_agent_resource_group": azure["resource_group"],
             "arc_agent_location": azure["location"],
             "arc_agent_service_principal_id": azure["env"]["AZURE_CLIENT_ID"],
-            "arc_agent_service_principal_secret": azure["env"]["AZURE_SECRET"],
+            "arc_agent_service_principal_secret": "{{ lookup('ansible.builtin.env', 'AZURE_SECRET') }}",
         }
-        # The inventory holds the lab's client secret and the hosts' passwords: private to its owner, like lab.json.
+        # The secret itself stays in lab.json (and the exported azure.env); the inventory holds the hosts' passwords:
+        # private to its owner, like lab.json.
+        with open(lab.inventory, encoding="utf-8") as handle:
+            assert azure["env"]["AZURE_SECRET"] not in handle.read()
         assert stat.S_IMODE(os.stat(lab.inventory).st_mode) == 0o600
         assert stat.S_IMODE(os.stat(os.path.join(lab_dir, "lab.json")).st_mode) == 0o600
 

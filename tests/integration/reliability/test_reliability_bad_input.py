@@ -232,7 +232,8 @@ def inventory_without_group(lab, host):
             del lines[index]
             break
     path = os.path.join(lab.dir, "inventory-no-group.yml")
-    with open(path, "w", encoding="utf-8") as handle:
+    # It holds the hosts' passwords, like the inventory it copies: private to its owner.
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
     return path
 

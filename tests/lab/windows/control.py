@@ -222,14 +222,20 @@ def _start_server(lab_dir):
 LAB_WORKSPACE_NAME = "law-hybrid-workers"
 
 
+# The lab's Arc onboarding service principal is its Azure client: the secret comes from the environment at run time.
+ARC_SECRET_FROM_ENVIRONMENT = "{{ lookup('ansible.builtin.env', 'AZURE_SECRET') }}"
+
+
 def fleet_vars(lab):
     """What a user's inventory holds for the whole fleet: the Azure names, the Arc onboarding service principal and
     the agents' installer sources.
 
     With these in ``DIR/inventory.yml``, the fleet playbooks need nothing else than the ``azure.env`` variables: the
     default ``hybrid_worker_type`` (extension) connects the hosts to Azure Arc with the ``arc_agent_*`` variables, and
-    ``hybrid_worker_type: agent`` uses the Log Analytics agent installer. The inventory holds the lab's client secret
-    (a user keeps it in Ansible Vault), so it is written with mode 0600 like lab.json.
+    ``hybrid_worker_type: agent`` uses the Log Analytics agent installer. The service principal's secret is not
+    copied here (a user keeps it in Ansible Vault): it is read from ``AZURE_SECRET`` of the exported ``azure.env``
+    when a task needs it, so lab.json stays the lab's only store of it. The inventory holds the hosts' WinRM
+    passwords, so it is written with mode 0600 like lab.json.
     """
     installers = lab.get("installers") or {}
     azure, installer, arc = lab.get("azure"), installers.get("mma_x64"), installers.get("arc_agent")
@@ -249,7 +255,7 @@ def fleet_vars(lab):
         "arc_agent_resource_group": azure["resource_group"],
         "arc_agent_location": azure["location"],
         "arc_agent_service_principal_id": azure["env"]["AZURE_CLIENT_ID"],
-        "arc_agent_service_principal_secret": azure["env"]["AZURE_SECRET"],
+        "arc_agent_service_principal_secret": ARC_SECRET_FROM_ENVIRONMENT,
     }
 
 
