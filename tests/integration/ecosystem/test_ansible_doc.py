@@ -11,8 +11,9 @@ import pytest
 from .conftest import ROOT, run_tool, tool
 
 COLLECTION = "azure_automation.hybrid_worker"
-# Folders under plugins/ that hold shared code or documentation pieces, not plugins.
-NOT_PLUGIN_FOLDERS = ("module_utils", "plugin_utils", "doc_fragments")
+# Folders under plugins/ that hold shared code or documentation pieces, not plugins. Action plugins are documented
+# by the module of the same name (ansible-doc has no action type); test_every_action_has_its_module_doc checks that.
+NOT_PLUGIN_FOLDERS = ("module_utils", "plugin_utils", "doc_fragments", "action")
 PLUGIN_SUFFIXES = (".py", ".ps1")
 
 
@@ -51,6 +52,14 @@ def ansible_doc(*args):
     assert "WARNING" not in result.stderr, "ansible-doc %s warned:\n%s" % (" ".join(args), result.stderr)
     assert not result.stderr.strip(), "ansible-doc %s wrote to stderr:\n%s" % (" ".join(args), result.stderr)
     return result.stdout
+
+
+def test_every_action_has_its_module_doc():
+    actions_dir = os.path.join(ROOT, "plugins", "action")
+    actions = sorted(os.path.splitext(f)[0] for f in os.listdir(actions_dir) if f.endswith(".py") and f != "__init__.py") \
+        if os.path.isdir(actions_dir) else []
+    modules = dict(expected())["module"]
+    assert [name for name in actions if "%s.%s" % (COLLECTION, name) not in modules] == []
 
 
 def test_the_tree_has_what_the_collection_promises():
