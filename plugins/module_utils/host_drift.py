@@ -197,3 +197,76 @@ def converge_plan(probe, agent_args=None, worker_args=None, powershell_modules=N
 def module_arguments(arguments):
     """A module's arguments without the unset ones (None or ''), so the module applies its own defaults."""
     return dict((key, value) for key, value in (arguments or {}).items() if value is not None and value != "")
+
+
+UNSET = object()
+
+
+class MissingVariable(ValueError):
+    """A variable the onboarding arguments cannot do without is not set for the host."""
+
+
+def onboarding_arguments(variable):
+    """The converge arguments of the collection's onboard playbook, from a host's variables.
+
+    ``variable(name)`` returns the host's templated value of ``name``, or raises KeyError when it is not set. The
+    names and defaults are those of the log_analytics_agent and hybrid_runbook_worker roles, of the facts the
+    automation_prerequisites role hands over (workspace and registration details) and of the onboard playbook
+    (``hybrid_worker_azure_workers_before``, ``hybrid_worker_computer_name``). Reading them here templates only the
+    variables a host sets, where twenty ``default()`` expressions per host cost more controller time than the host's
+    own module call.
+    """
+
+    def value(name, default=None):
+        try:
+            return variable(name)
+        except KeyError:
+            return default
+
+    def required(name, *fallbacks):
+        for candidate in (name,) + fallbacks:
+            try:
+                return variable(candidate)
+            except KeyError:
+                continue
+        raise MissingVariable("%s is not set for this host%s" % (
+            name, " (nor %s)" % " or ".join(fallbacks) if fallbacks else ""))
+
+    workspaces = value("log_analytics_agent_workspaces", UNSET)
+    if workspaces is UNSET:
+        workspaces = [{"id": value("automation_prerequisites_workspace_id", ""), "key": value("automation_prerequisites_workspace_key", "")}]
+    installer_path = value("log_analytics_agent_installer_path", "")
+    agent = dict(
+        state="present",
+        workspaces=workspaces,
+        remove_unlisted_workspaces=value("log_analytics_agent_remove_unlisted_workspaces", False),
+        # A local installer wins over the download.
+        installer_url="" if installer_path else value("log_analytics_agent_installer_url", ""),
+        installer_path=installer_path,
+        installer_checksum=value("log_analytics_agent_installer_checksum", ""),
+        validate_installer_checksum=value("log_analytics_agent_validate_installer_checksum", True),
+        minimum_version=value("log_analytics_agent_minimum_version", ""),
+        proxy_url=value("log_analytics_agent_proxy_url", ""),
+        proxy_username=value("log_analytics_agent_proxy_username", ""),
+        proxy_password=value("log_analytics_agent_proxy_password", ""),
+        fix_tls_settings=value("log_analytics_agent_fix_tls_settings", False),
+    )
+    group = required("hybrid_runbook_worker_group")
+    worker = dict(
+        state="present",
+        group_name=group,
+        url=required("hybrid_runbook_worker_registration_url", "automation_prerequisites_registration_url"),
+        key=required("hybrid_runbook_worker_registration_key", "automation_prerequisites_registration_key"),
+        wait_timeout=value("hybrid_runbook_worker_wait_timeout", 600),
+    )
+    listed = value("hybrid_worker_azure_workers_before")
+    computer_name = value("hybrid_worker_computer_name", UNSET)
+    if computer_name is UNSET:
+        computer_name = required("inventory_hostname_short")
+    return dict(
+        agent=agent,
+        worker=worker,
+        powershell_modules=value("hybrid_runbook_worker_powershell_modules", []),
+        azure_workers=listed.get(group) if isinstance(listed, dict) else None,
+        computer_name=str(computer_name).upper(),
+    )

@@ -65,6 +65,21 @@ options:
     description: Only read and compare; run no other module (RV(drift) tells what would change).
     type: bool
     default: false
+  from_variables:
+    description:
+      - Take the options not given from the host's variables, as the collection's C(onboard.yml) does - O(agent)
+        from the C(log_analytics_agent_*) variables of the C(azure_automation.hybrid_worker.log_analytics_agent) role,
+        with the same defaults (the workspace ID and key default to the C(automation_prerequisites_workspace_id) and
+        C(automation_prerequisites_workspace_key) facts), O(worker) from C(hybrid_runbook_worker_group),
+        C(hybrid_runbook_worker_registration_url) and C(hybrid_runbook_worker_registration_key) (by default the
+        C(automation_prerequisites_registration_url) and C(automation_prerequisites_registration_key) facts) and
+        C(hybrid_runbook_worker_wait_timeout), O(powershell_modules) from C(hybrid_runbook_worker_powershell_modules),
+        O(azure_workers) from the host group's entry in C(hybrid_worker_azure_workers_before), O(computer_name) from
+        C(hybrid_worker_computer_name) (default the short inventory name), in upper case.
+      - Only the variables a host sets are templated, which costs the controller less than an expression per option.
+      - Fails when C(hybrid_runbook_worker_group) or the registration URL or key are not set.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
