@@ -212,6 +212,9 @@ class Lab:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; without TCP_NODELAY the body waits for the client's delayed ACK (~40 ms)
+    # on every keep-alive request, a stall Azure's front ends do not add.
+    disable_nagle_algorithm = True
     server_version = "HybridWorkerAzureLab/1.0"
     timeout = 120
 
