@@ -14,6 +14,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.fleet_checks import (
     NOTHING_CHANGED,
     agent_onboarding_problems,
+    agent_retirement_warning,
     hosts_by_type,
 )
 
@@ -47,6 +48,9 @@ class ActionModule(ActionBase):
         if message:
             result.update(failed=True, msg=message)
             return result
+        retired = agent_retirement_warning(types["agent"])
+        if retired:
+            result.setdefault("warnings", []).append(retired)
         if onboarding and types["agent"]:
             inputs = {}
             for host in types["agent"]:

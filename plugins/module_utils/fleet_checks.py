@@ -48,6 +48,15 @@ def name_hosts(hosts, limit=10):
     return "%s and %d more" % (", ".join(hosts[:limit]), len(hosts) - limit)
 
 
+def agent_retirement_warning(agent_hosts):
+    """The warning a run over agent-based hosts gives, or None when there are none."""
+    if not agent_hosts:
+        return None
+    return ("%d host(s) use agent-based Hybrid Runbook Workers (hybrid_worker_type 'agent': %s), which Microsoft retired "
+            "on 31 August 2024; their jobs stopped running from 1 April 2025. Move them to extension-based workers: set "
+            "hybrid_worker_type to 'extension' and run the collection's migrate.yml." % (len(agent_hosts), name_hosts(agent_hosts)))
+
+
 def agent_onboarding_problems(hosts):
     """What stops agent-based onboarding, one sentence per problem.
 

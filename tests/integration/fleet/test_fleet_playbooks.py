@@ -35,6 +35,12 @@ def test_first_run_onboards_every_host(fleet):
                        "sql: 6/6 onboarded, 6 changed (win-003, win-006, win-009, win-012, win-015, win-018)",
                        "west: 7/7 onboarded, 7 changed (win-002, win-005, win-008, win-011, win-014, win-017, win-020)"]
 
+    # Agent-based workers are retired: the run says so once, as a warning naming how many hosts and what to do.
+    flat = " ".join(run.output.split())
+    assert flat.count("host(s) use agent-based Hybrid Runbook Workers") == 1, run.describe()
+    assert "[WARNING]: 20 host(s) use agent-based Hybrid Runbook Workers (hybrid_worker_type 'agent': win-001, " in flat
+    assert "run the collection's migrate.yml." in flat
+
     workers = fleet.azure_workers()
     beating = fleet.heartbeat_computers()
     for host in fleet.hosts:

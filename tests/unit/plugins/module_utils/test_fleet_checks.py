@@ -1,6 +1,7 @@
 """The fleet-wide inventory checks run once before any change (hybrid_worker_fleet_check)."""
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.fleet_checks import (
     agent_onboarding_problems,
+    agent_retirement_warning,
     hosts_by_type,
 )
 
@@ -47,3 +48,11 @@ def test_a_download_without_checksum_is_refused():
     assert problems[0].startswith("win-001, win-002, win-003, win-004, win-005, win-006, win-007, win-008, win-009, "
                                   "win-010 and 2 more: log_analytics_agent_installer_checksum is empty")
     assert "installer_checksum" in problems[0]
+
+
+def test_agent_based_hosts_are_warned_about_the_retirement_and_named():
+    assert agent_retirement_warning([]) is None
+    warning = agent_retirement_warning(["win-002", "win-001"])
+    assert warning.startswith("2 host(s) use agent-based Hybrid Runbook Workers (hybrid_worker_type 'agent': win-001, "
+                              "win-002), which Microsoft retired on 31 August 2024;")
+    assert warning.endswith("set hybrid_worker_type to 'extension' and run the collection's migrate.yml.")
