@@ -198,3 +198,36 @@ class HeartbeatPump:
     def stop(self):
         self.stopping.set()
         self.thread.join(60)
+
+
+class LabFleet:
+    """A running lab fleet as the playbook tests drive it: its hosts and groups, playbook runs (each run's output kept
+    in the lab folder as NN-<playbook>.log), labctl, the hosts' state, the lab's counters and secrets, and a heartbeat
+    pump for the hosts' background activity."""
+
+    def __init__(self, lab_dir, heartbeat_seconds):
+        self.dir = lab_dir
+        self.lab = read_lab(lab_dir)
+        self.hosts = sorted(self.lab["windows"]["hosts"])
+        self.pump = HeartbeatPump(lab_dir, heartbeat_seconds)
+        self.runs = 0
+
+    def group_of(self, host):
+        return self.lab["windows"]["hosts"][host]["group"]
+
+    def run(self, playbook, *args):
+        self.runs += 1
+        return run_playbook(self.dir, playbook, *args, log=os.path.join(self.dir, "%02d-%s.log" % (self.runs, playbook)))
+
+    def labctl(self, *args):
+        return labctl(self.dir, *args)
+
+    def host(self, name):
+        return self.labctl("host", name)["summary"]
+
+    def stats(self, reset=False):
+        return self.labctl("stats", *(["--reset"] if reset else []))
+
+    def secrets(self):
+        """Secrets the lab holds (client secret, account and workspace keys, host passwords)."""
+        return lab_secrets(self.dir)

@@ -26,34 +26,12 @@ AA_API = "2024-10-23"
 HC_API = "2026-07-15"
 
 
-class Fleet:
+class Fleet(fleet_lab.LabFleet):
     def __init__(self, lab_dir):
-        self.dir = lab_dir
-        self.lab = fleet_lab.read_lab(lab_dir)
-        self.hosts = sorted(self.lab["windows"]["hosts"])
-        self.pump = fleet_lab.HeartbeatPump(lab_dir, HEARTBEAT_SECONDS)
-        self.runs = 0
+        super().__init__(lab_dir, HEARTBEAT_SECONDS)
         self.azure = None
         # When the heartbeat pump was paused for the max-age test.
         self.silent_since = None
-
-    def group_of(self, host):
-        return self.lab["windows"]["hosts"][host]["group"]
-
-    def run(self, playbook, *args):
-        """Run a playbook; its output stays in the lab folder as NN-<playbook>.log."""
-        self.runs += 1
-        return fleet_lab.run_playbook(self.dir, playbook, *args,
-                                      log=os.path.join(self.dir, "%02d-%s.log" % (self.runs, playbook)))
-
-    def labctl(self, *args):
-        return fleet_lab.labctl(self.dir, *args)
-
-    def host(self, name):
-        return self.labctl("host", name)["summary"]
-
-    def stats(self, reset=False):
-        return self.labctl("stats", *(["--reset"] if reset else []))
 
     def use_extension(self):
         """Set hybrid_worker_type: extension for the whole fleet (the Arc variables are in labctl's inventory)."""
@@ -81,10 +59,6 @@ class Fleet:
             from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import AzureSide  # pylint: disable=import-outside-toplevel
             self.azure = AzureSide(self.lab)
         return self.azure.call(method, path, api_version, body)
-
-    def secrets(self):
-        """Secrets the lab holds (client secret, account and workspace keys, host passwords)."""
-        return fleet_lab.lab_secrets(self.dir)
 
     def logs(self):
         """What the lab logs and records: request logs, server logs, and the hosts' recorded process command lines."""

@@ -22,29 +22,11 @@ GROUPS = ("east", "west", "sql")
 HEARTBEAT_SECONDS = float(os.environ.get("FLEET_TEST_HEARTBEAT_SECONDS", "1"))
 
 
-class Fleet:
+class Fleet(fleet_lab.LabFleet):
     def __init__(self, lab_dir):
-        self.dir = lab_dir
-        self.lab = fleet_lab.read_lab(lab_dir)
-        self.hosts = sorted(self.lab["windows"]["hosts"])
-        self.pump = fleet_lab.HeartbeatPump(lab_dir, HEARTBEAT_SECONDS)
+        super().__init__(lab_dir, HEARTBEAT_SECONDS)
         # WinRM module calls of one converged host, as the converged re-run measured them.
         self.converged_calls = None
-
-    def group_of(self, host):
-        return self.lab["windows"]["hosts"][host]["group"]
-
-    def run(self, playbook, *args):
-        return fleet_lab.run_playbook(self.dir, playbook, *args)
-
-    def labctl(self, *args):
-        return fleet_lab.labctl(self.dir, *args)
-
-    def host(self, name):
-        return self.labctl("host", name)["summary"]
-
-    def stats(self, reset=False):
-        return self.labctl("stats", *(["--reset"] if reset else []))
 
     def azure_workers(self):
         """{computer name: [groups]} of the worker records in the Azure lab."""
@@ -68,10 +50,6 @@ class Fleet:
             with open(path, "rb") as handle:
                 snapshot[os.path.relpath(path, self.dir)] = handle.read()
         return snapshot
-
-    def secrets(self):
-        """Secrets the lab holds (Azure keys, client secret, host passwords), to prove the output has none of them."""
-        return fleet_lab.lab_secrets(self.dir)
 
     def set_inventory_group(self, host, group):
         """Change a host's worker group in the inventory, as a user editing it would."""
