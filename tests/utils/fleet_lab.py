@@ -2,6 +2,7 @@
 them, and read their results (play recap, summary lines). Used by ``make demo`` (``tests/utils/demo.py``) and by the
 fleet tests (``tests/integration/fleet``).
 """
+import glob
 import json
 import os
 import re
@@ -200,6 +201,40 @@ class HeartbeatPump:
         self.thread.join(60)
 
 
+def state_files(lab_dir):
+    """The lab's persisted state: every simulated host and the Azure lab, as bytes (pause the heartbeat pump first)."""
+    paths = sorted(glob.glob(os.path.join(lab_dir, "windows", "hosts", "*.json")))
+    paths += [os.path.join(lab_dir, "azure", "state.json"), os.path.join(lab_dir, "azure", "heartbeats.jsonl")]
+    snapshot = {}
+    for path in paths:
+        with open(path, "rb") as handle:
+            snapshot[os.path.relpath(path, lab_dir)] = handle.read()
+    return snapshot
+
+
+def workers_by_computer(resources):
+    """{computer name (lower case): [groups]} of the worker records among the Azure lab's resources."""
+    found = {}
+    for resource in resources:
+        if resource["kind"] == "worker":
+            found.setdefault(resource["workerName"].lower(), []).append(resource["group"])
+    return found
+
+
+def inventory_with_group(text, host, group):
+    """labctl's inventory text with ``host``'s hybrid_runbook_worker_group set to ``group``, or removed (None)."""
+    lines = text.split("\n")
+    start = lines.index("        %s:" % host)
+    for index in range(start + 1, len(lines)):
+        if lines[index].strip().startswith("hybrid_runbook_worker_group:"):
+            if group is None:
+                del lines[index]
+            else:
+                lines[index] = "          hybrid_runbook_worker_group: %s" % json.dumps(group)
+            break
+    return "\n".join(lines)
+
+
 class LabFleet:
     """A running lab fleet as the playbook tests drive it: its hosts and groups, playbook runs (each run's output kept
     in the lab folder as NN-<playbook>.log), labctl, the hosts' state, the lab's counters and secrets, and a heartbeat
@@ -231,3 +266,16 @@ class LabFleet:
     def secrets(self):
         """Secrets the lab holds (client secret, account and workspace keys, host passwords)."""
         return lab_secrets(self.dir)
+
+    def azure_workers(self):
+        """{computer name (lower case): [groups]} of the worker records in the Azure lab."""
+        return workers_by_computer(self.labctl("azure")["resources"])
+
+    def state_files(self):
+        return state_files(self.dir)
+
+    def stop(self):
+        """Stop the heartbeat pump (if it runs) and the lab."""
+        if self.pump.thread.is_alive():
+            self.pump.stop()
+        labctl(self.dir, "down", check=False)

@@ -2,7 +2,7 @@
 agent-based fleet to migrate (extension_lab.py)."""
 import pytest
 
-from extension_lab import HOSTS, MIGRATE_HOSTS, fleet_lab, start_fleet  # pylint: disable=import-error
+from extension_lab import HOSTS, MIGRATE_HOSTS, start_fleet  # pylint: disable=import-error
 
 
 @pytest.fixture(scope="module")
@@ -11,8 +11,7 @@ def fleet(tmp_path_factory):
     try:
         yield lab
     finally:
-        lab.pump.stop()
-        fleet_lab.labctl(lab.dir, "down", check=False)
+        lab.stop()
 
 
 @pytest.fixture(scope="module")
@@ -21,5 +20,4 @@ def agent_fleet(tmp_path_factory):
     try:
         yield lab
     finally:
-        lab.pump.stop()
-        fleet_lab.labctl(lab.dir, "down", check=False)
+        lab.stop()

@@ -4,7 +4,6 @@ The Windows lab starts with its own heartbeat timer off; a pump runs a heartbeat
 test can stop the hosts' background activity (agents reporting, workers pinging) and compare the lab's state files
 byte for byte.
 """
-import glob
 import json
 import os
 import sys
@@ -28,41 +27,18 @@ class Fleet(fleet_lab.LabFleet):
         # WinRM module calls of one converged host, as the converged re-run measured them.
         self.converged_calls = None
 
-    def azure_workers(self):
-        """{computer name: [groups]} of the worker records in the Azure lab."""
-        found = {}
-        for resource in self.labctl("azure")["resources"]:
-            if resource["kind"] == "worker":
-                found.setdefault(resource["workerName"].lower(), []).append(resource["group"])
-        return found
-
     def heartbeat_computers(self):
         """Computers whose agent heartbeats the Azure lab received (its ingestion store)."""
         with open(os.path.join(self.dir, "azure", "heartbeats.jsonl"), encoding="utf-8") as handle:
             return set(json.loads(line)["row"]["Computer"].lower() for line in handle if line.strip())
 
-    def state_files(self):
-        """The lab's persisted state: every simulated host and the Azure lab, as bytes."""
-        paths = sorted(glob.glob(os.path.join(self.dir, "windows", "hosts", "*.json")))
-        paths += [os.path.join(self.dir, "azure", "state.json"), os.path.join(self.dir, "azure", "heartbeats.jsonl")]
-        snapshot = {}
-        for path in paths:
-            with open(path, "rb") as handle:
-                snapshot[os.path.relpath(path, self.dir)] = handle.read()
-        return snapshot
-
     def set_inventory_group(self, host, group):
         """Change a host's worker group in the inventory, as a user editing it would."""
         path = os.path.join(self.dir, "inventory.yml")
         with open(path, encoding="utf-8") as handle:
-            lines = handle.read().split("\n")
-        start = lines.index("        %s:" % host)
-        for index in range(start + 1, len(lines)):
-            if lines[index].strip().startswith("hybrid_runbook_worker_group:"):
-                lines[index] = "          hybrid_runbook_worker_group: %s" % json.dumps(group)
-                break
+            text = fleet_lab.inventory_with_group(handle.read(), host, group)
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines))
+            handle.write(text)
         self.lab["windows"]["hosts"][host]["group"] = group
 
 
@@ -77,5 +53,4 @@ def fleet(tmp_path_factory):
     try:
         yield lab
     finally:
-        lab.pump.stop()
-        fleet_lab.labctl(lab_dir, "down", check=False)
+        lab.stop()

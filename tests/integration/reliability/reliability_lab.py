@@ -87,11 +87,7 @@ class ReliabilityLab:
 
     def azure_workers(self):
         """{computer name (lower case): [groups]} of the worker records in the Azure lab."""
-        found = {}
-        for resource in self.azure_resources():
-            if resource["kind"] == "worker":
-                found.setdefault(resource["workerName"].lower(), []).append(resource["group"])
-        return found
+        return fleet_lab.workers_by_computer(self.azure_resources())
 
     def unfinished_azure_resources(self):
         """Resources left half-made: any provisioning state other than Succeeded."""
@@ -100,13 +96,7 @@ class ReliabilityLab:
 
     def state_files(self):
         """Every simulated host's state and the Azure lab's state, as bytes (pause the pump first)."""
-        paths = sorted(glob.glob(os.path.join(self.dir, "windows", "hosts", "*.json")))
-        paths += [os.path.join(self.dir, "azure", "state.json"), os.path.join(self.dir, "azure", "heartbeats.jsonl")]
-        snapshot = {}
-        for path in paths:
-            with open(path, "rb") as handle:
-                snapshot[os.path.relpath(path, self.dir)] = handle.read()
-        return snapshot
+        return fleet_lab.state_files(self.dir)
 
     def host_states(self):
         paths = sorted(glob.glob(os.path.join(self.dir, "windows", "hosts", "*.json")))

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from reliability_lab import ReliabilityLab, first_failure
+from reliability_lab import ReliabilityLab, first_failure, fleet_lab
 
 GUID = "4b1c7a4e-52f5-4d8b-9a43-6f1e8f3c2d10"
 KEY = "c2VjcmV0LWtleS1mb3ItYS1sYWItY2FzZS0xMjM0NTY3ODkwMTIzNDU2Nzg5MA=="
@@ -225,16 +225,11 @@ PLAYBOOK_CASES = {
 def inventory_without_group(lab, host):
     """A copy of the lab's inventory where ``host`` has no hybrid_runbook_worker_group, as a user could forget it."""
     with open(os.path.join(lab.dir, "inventory.yml"), encoding="utf-8") as handle:
-        lines = handle.read().split("\n")
-    start = lines.index("        %s:" % host)
-    for index in range(start + 1, len(lines)):
-        if lines[index].strip().startswith("hybrid_runbook_worker_group:"):
-            del lines[index]
-            break
+        text = fleet_lab.inventory_with_group(handle.read(), host, None)
     path = os.path.join(lab.dir, "inventory-no-group.yml")
     # It holds the hosts' passwords, like the inventory it copies: private to its owner.
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines))
+        handle.write(text)
     return path
 
 
