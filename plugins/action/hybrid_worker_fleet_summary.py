@@ -11,6 +11,8 @@ re-registered hosts are deleted (hybrid_worker). The rules are in module_utils/f
 import time
 
 from ansible.errors import AnsibleActionFail
+# How gather_facts, package and service put module_defaults under the modules they pick (ansible-core 2.19).
+from ansible.executor.module_common import _apply_action_arg_defaults
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
@@ -22,22 +24,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.fle
     summary_lines,
 )
 
-try:  # ansible-core 2.19 and later: how gather_facts applies module_defaults to the modules it runs
-    from ansible.executor.module_common import _apply_action_arg_defaults
-    get_action_args_with_defaults = None
-except ImportError:  # earlier ansible-core
-    _apply_action_arg_defaults = None
-    from ansible.executor.module_common import get_action_args_with_defaults
-
 PREFIX = "azure_automation.hybrid_worker."
-
-
-def with_module_defaults(task, templar, name, arguments):
-    """The module's arguments with the play's module_defaults (group/azure_automation.hybrid_worker.azure) under them."""
-    if _apply_action_arg_defaults is not None:
-        return _apply_action_arg_defaults(name, task, arguments, templar)
-    return get_action_args_with_defaults(name, arguments, task.module_defaults, templar,
-                                         action_groups=task._parent._play._action_groups)
 
 
 class ActionModule(ActionBase):
@@ -116,7 +103,8 @@ class ActionModule(ActionBase):
     def _azure(self, module, arguments, task_vars, may_fail=False):
         """Run one of the collection's Azure modules on the controller, with the play's module_defaults."""
         name = PREFIX + module
-        arguments = with_module_defaults(self._task, self._templar, name, arguments)
+        # The play's module_defaults (group/azure_automation.hybrid_worker.azure) under the arguments.
+        arguments = _apply_action_arg_defaults(name, self._task, arguments, self._templar)
         answer = self._execute_module(module_name=name, module_args=arguments, task_vars=task_vars)
         if answer.get("failed") and not may_fail:
             raise AnsibleActionFail(answer.get("msg") or "%s failed" % module, result=answer)
