@@ -109,6 +109,22 @@ def validate_computer_name(name):
     return None
 
 
+def validate_at_least_one(value, option):
+    if value < 1:
+        return "%s must be at least 1, got %d" % (option, value)
+    return None
+
+
+# The longest look-back the heartbeat checks accept: 30 days.
+MAX_HEARTBEAT_AGE_MINUTES = 60 * 24 * 30
+
+
+def validate_heartbeat_max_age(value, option="max_age_minutes"):
+    if not 1 <= value <= MAX_HEARTBEAT_AGE_MINUTES:
+        return "%s must be between 1 and %d, got %d" % (option, MAX_HEARTBEAT_AGE_MINUTES, value)
+    return None
+
+
 def collect_errors(*errors):
     """The non-empty messages, joined into one sentence list (None when all passed)."""
     found = [e for e in errors if e]

@@ -187,6 +187,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     utc_now,
     validate_automation_account,
     validate_group_name,
+    validate_at_least_one,
     validate_resource_group,
 )
 # The group logic lives in module_utils, shared with hybrid_worker_prerequisites.
@@ -210,12 +211,11 @@ def validate_params(params):
         validate_resource_group(params["resource_group"]),
         validate_automation_account(params["automation_account"]),
     ]
-    if params.get("prune_last_seen_days") is not None and params["prune_last_seen_days"] < 1:
-        errors.append("prune_last_seen_days must be at least 1, got %d" % params["prune_last_seen_days"])
+    if params.get("prune_last_seen_days") is not None:
+        errors.append(validate_at_least_one(params["prune_last_seen_days"], "prune_last_seen_days"))
     if params.get("prune_except") is not None and any(not name for name in params["prune_except"]):
         errors.append("prune_except must not contain empty names")
-    if params["stale_after_minutes"] < 1:
-        errors.append("stale_after_minutes must be at least 1, got %d" % params["stale_after_minutes"])
+    errors.append(validate_at_least_one(params["stale_after_minutes"], "stale_after_minutes"))
     return collect_errors(*errors)
 
 

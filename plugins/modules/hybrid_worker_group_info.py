@@ -133,6 +133,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     utc_now,
     validate_automation_account,
     validate_group_name,
+    validate_at_least_one,
     validate_resource_group,
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import (
@@ -149,8 +150,7 @@ def validate_params(params):
     errors = [validate_resource_group(params["resource_group"]), validate_automation_account(params["automation_account"])]
     for name in params.get("name") or []:
         errors.append(validate_group_name(name))
-    if params["stale_after_minutes"] < 1:
-        errors.append("stale_after_minutes must be at least 1, got %d" % params["stale_after_minutes"])
+    errors.append(validate_at_least_one(params["stale_after_minutes"], "stale_after_minutes"))
     return collect_errors(*errors)
 
 

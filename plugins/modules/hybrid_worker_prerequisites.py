@@ -174,6 +174,8 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     validate_automation_account,
     validate_computer_name,
     validate_group_name,
+    validate_heartbeat_max_age,
+    validate_at_least_one,
     validate_resource_group,
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import (
@@ -220,10 +222,8 @@ def validate_params(params):
               validate_workspace_params(workspace_params(params))]
     errors.extend(validate_group_name(name, "groups") for name in params["groups"])
     errors.extend(validate_computer_name(name) for name in params.get("heartbeat_computers") or [])
-    if params["stale_after_minutes"] < 1:
-        errors.append("stale_after_minutes must be at least 1, got %d" % params["stale_after_minutes"])
-    if not 1 <= params["heartbeat_max_age_minutes"] <= 60 * 24 * 30:
-        errors.append("heartbeat_max_age_minutes must be between 1 and 43200, got %d" % params["heartbeat_max_age_minutes"])
+    errors.append(validate_at_least_one(params["stale_after_minutes"], "stale_after_minutes"))
+    errors.append(validate_heartbeat_max_age(params["heartbeat_max_age_minutes"], "heartbeat_max_age_minutes"))
     return collect_errors(*errors)
 
 

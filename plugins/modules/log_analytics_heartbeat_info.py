@@ -123,6 +123,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
     GUID_PATTERN,
     collect_errors,
     validate_computer_name,
+    validate_heartbeat_max_age,
     validate_resource_group,
     validate_workspace_name,
 )
@@ -143,8 +144,7 @@ def validate_params(params):
         errors.append(validate_resource_group(params.get("resource_group")))
     for computer in params.get("computers") or []:
         errors.append(validate_computer_name(computer))
-    if not 1 <= params["max_age_minutes"] <= 60 * 24 * 30:
-        errors.append("max_age_minutes must be between 1 and 43200, got %d" % params["max_age_minutes"])
+    errors.append(validate_heartbeat_max_age(params["max_age_minutes"]))
     return collect_errors(*errors)
 
 
