@@ -7,12 +7,7 @@ The comparison itself lives in module_utils/host_drift.py, shared with the win_h
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.host_drift import (  # noqa: F401 pylint: disable=unused-import
-    agent_drift,
-    host_drift,
-    powershell_modules_drift,
-    worker_drift,
-)
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.host_drift import host_drift
 
 
 def hybrid_worker_drift(probe, agent=None, worker=None, powershell_modules=None):
