@@ -56,12 +56,14 @@ EXAMPLES = r"""
   run_once: true
   register: fleet_check
 
-- name: Put the agent-based hosts in their group
-  ansible.builtin.add_host:
-    name: "{{ item }}"
-    groups: hybrid_worker_type_agent
-  loop: "{{ fleet_check.types.agent }}"
+- name: Remember the hosts of each type on the controller, for the plays that follow
+  ansible.builtin.set_fact:
+    hybrid_worker_hosts_by_type: "{{ fleet_check.types }}"
+  delegate_to: localhost
+  delegate_facts: true
   run_once: true
+# A later play over the agent-based hosts only then sets
+#   hosts: "{{ hostvars['localhost'].hybrid_worker_hosts_by_type.agent | default([]) }}"
 """
 
 RETURN = r"""
