@@ -45,11 +45,13 @@ demo-down:
 	@test ! -x $(VENV)/bin/python || $(VENV)/bin/python tests/lab/labctl down --dir lab
 
 # Fleet benchmark on the lab (not part of `make test`; takes a while): first onboarding, converged re-run and a
-# win_ping floor over the same hosts, per fleet size. Medians of BENCH_REPEAT runs (BENCH_REPEAT=1 for a quick look).
+# win_ping floor over the same hosts, per worker type and fleet size. Medians of BENCH_REPEAT runs (BENCH_REPEAT=1
+# for a quick look).
 # Writes bench/output/ and puts the table and chart in docs/ and the README.
 .PHONY: bench
+BENCH_TYPES ?= extension,agent
 BENCH_HOSTS ?= 10,50,200
 BENCH_REPEAT ?= 3
 BENCH_FORKS ?= 50
 bench: venv
-	@$(RUN) $(VENV)/bin/python bench/fleet_bench.py --hosts $(BENCH_HOSTS) --repeat $(BENCH_REPEAT) --forks $(BENCH_FORKS) --publish
+	@$(RUN) $(VENV)/bin/python bench/fleet_bench.py --worker-types $(BENCH_TYPES) --hosts $(BENCH_HOSTS) --repeat $(BENCH_REPEAT) --forks $(BENCH_FORKS) --publish

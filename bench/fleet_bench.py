@@ -1,9 +1,10 @@
 """Fleet benchmark (``make bench``, not part of ``make test``): what onboard.yml costs on the lab as the fleet grows.
 
-    .venv/bin/python bench/fleet_bench.py [--hosts 10,50,200] [--repeat 3] [--forks 50] [--publish]
+    .venv/bin/python bench/fleet_bench.py [--worker-types extension,agent] [--hosts 10,50,200] [--repeat 3]
+                                          [--forks 50] [--publish]
 
-For every fleet size and every repeat, a fresh lab is started and three plays run over the same hosts, one after
-the other: the first onboarding (bare hosts), the converged re-run of onboard.yml, and the floor play
+For every worker type (hybrid_worker_type of the whole fleet), every fleet size and every repeat, a fresh lab is
+started and three plays run over the same hosts, one after the other: the first onboarding (bare hosts), the converged re-run of onboard.yml, and the floor play
 (``bench/floor.yml``: one modelled no-op module per host). Each run records wall time, the controller's CPU time
 (ansible-playbook and its workers), Azure reads and writes (``labctl stats``) and WinRM module calls per host.
 Medians over the repeats go to ``bench/output/results.json``, ``results.md`` (Markdown table) and ``results.png``
@@ -31,11 +32,20 @@ import fleet_lab  # noqa: E402
 FLOOR_PLAYBOOK = os.path.join(ROOT, "bench", "floor.yml")
 GROUPS = ("east", "west", "sql")
 PLAYS = ("first", "converged", "floor")
+# The default first: what a fleet runs unless told otherwise.
+WORKER_TYPES = ("extension", "agent")
 PLAY_LABELS = {"first": "first onboarding", "converged": "converged re-run", "floor": "floor (win_ping)"}
 README = os.path.join(ROOT, "README.md")
 TABLE_START, TABLE_END = "<!-- fleet-bench-table:start -->", "<!-- fleet-bench-table:end -->"
 DOCS_TABLE = os.path.join(ROOT, "docs", "fleet-benchmark.md")
 DOCS_CHART = os.path.join(ROOT, "docs", "fleet-benchmark.png")
+
+
+def run_key(key):
+    """(worker type, hosts) of a results.json run key: "extension/50"; a bare "50" is from before the worker types
+    were measured, all agent-based."""
+    kind, _, hosts = key.rpartition("/")
+    return kind or "agent", int(hosts)
 
 
 def children_cpu_seconds():
@@ -62,7 +72,8 @@ def run_play(lab_dir, play, forks, onboard_playbook):
     except ValueError:
         report = {"plays": [], "stats": {}}
     recap = report.get("stats", {})
-    plays = [(entry["play"]["name"], play_seconds(entry["play"])) for entry in report.get("plays", [])]
+    plays = [(entry["play"]["name"], play_seconds(entry["play"]), len(entry.get("tasks") or []))
+             for entry in report.get("plays", [])]
     calls = stats["windows"]["module_calls_per_host"]
     per_host = [sum(modules.values()) for modules in calls.values()]
     if proc.returncode != 0:
@@ -83,9 +94,10 @@ def run_play(lab_dir, play, forks, onboard_playbook):
 
 
 def windows_play_seconds(plays):
-    """Seconds of the first play that reaches the Windows hosts (named "Windows servers ..."), else of the only one."""
-    for name, seconds in plays:
-        if name.startswith("Windows servers"):
+    """Seconds of the play that reaches the Windows hosts (named "Windows servers ...", the one of the fleet's worker
+    type: the other kind's play matches no host and runs no task), else of the only one."""
+    for name, seconds, tasks in plays:
+        if name.startswith("Windows servers") and tasks:
             return round(seconds, 2)
     return round(plays[0][1], 2) if len(plays) == 1 else None
 
@@ -100,10 +112,11 @@ def play_seconds(play):
     return (end - start).total_seconds()
 
 
-def one_repeat(hosts, forks, work_dir, onboard_playbook):
-    lab_dir = tempfile.mkdtemp(prefix="lab-%d-" % hosts, dir=work_dir)
+def one_repeat(worker_type, hosts, forks, work_dir, onboard_playbook):
+    lab_dir = tempfile.mkdtemp(prefix="lab-%s-%d-" % (worker_type, hosts), dir=work_dir)
     started = time.monotonic()
-    fleet_lab.start(lab_dir, hosts, GROUPS)
+    # The extension-based fleet runs on the playbooks' default; the agent-based one sets hybrid_worker_type.
+    fleet_lab.start(lab_dir, hosts, GROUPS, worker_type=None if worker_type == "extension" else worker_type)
     up_seconds = time.monotonic() - started
     try:
         runs = [run_play(lab_dir, play, forks, onboard_playbook) for play in PLAYS]
@@ -115,9 +128,9 @@ def one_repeat(hosts, forks, work_dir, onboard_playbook):
     return runs
 
 
-def summarise(hosts, repeats):
+def summarise(worker_type, hosts, repeats):
     """Medians per play over the repeats, and the converged/floor ratio of each repeat's pair (median too)."""
-    summary = {"hosts": hosts, "repeats": len(repeats), "plays": {}}
+    summary = {"worker_type": worker_type, "hosts": hosts, "repeats": len(repeats), "plays": {}}
     for play in PLAYS:
         runs = [next(r for r in repeat if r["play"] == play) for repeat in repeats]
         summary["plays"][play] = dict(
@@ -136,9 +149,9 @@ def summarise(hosts, repeats):
 
 
 def markdown_table(summaries):
-    lines = ["| Hosts | Play | Wall time (s) | Windows play (s) | Controller CPU (s) | Azure reads | Azure writes "
+    lines = ["| Worker type | Hosts | Play | Wall time (s) | Windows play (s) | Controller CPU (s) | Azure reads | Azure writes "
              "| WinRM calls per host | Changed hosts | Re-run / floor (whole run; Windows play) |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for summary in summaries:
         for play in PLAYS:
             data = summary["plays"][play]
@@ -149,14 +162,15 @@ def markdown_table(summaries):
             if play == "converged":
                 ratio = "%.2f; %.2f" % (summary["converged_to_floor_ratio"],
                                         summary["converged_windows_play_to_floor_ratio"])
-            lines.append("| %d | %s | %.1f | %.1f | %.1f | %g | %g | %s | %g | %s |" % (
-                summary["hosts"], PLAY_LABELS[play], data["wall_seconds"], data["windows_play_seconds"],
+            lines.append("| %s | %d | %s | %.1f | %.1f | %.1f | %g | %g | %s | %g | %s |" % (
+                summary["worker_type"], summary["hosts"], PLAY_LABELS[play], data["wall_seconds"], data["windows_play_seconds"],
                 data["controller_cpu_seconds"],
                 data["arm_reads"], data["arm_writes"], calls, data["changed_hosts"], ratio))
-    counts = ", ".join("%d hosts: %d" % (summary["hosts"], summary["repeats"]) for summary in summaries)
+    counts = ", ".join("%s %d hosts: %d" % (summary["worker_type"], summary["hosts"], summary["repeats"])
+                       for summary in summaries)
     lines.append("")
-    lines.append("Medians of the runs per fleet size (%s); a fresh lab per run, the three plays one after the other "
-                 "over the same hosts." % counts)
+    lines.append("Medians of the runs per worker type and fleet size (%s); a fresh lab per run, the three plays one "
+                 "after the other over the same hosts." % counts)
     return "\n".join(lines) + "\n"
 
 
@@ -165,18 +179,21 @@ def chart(summaries, path):
     matplotlib.use("Agg")  # headless: no display needed
     from matplotlib import pyplot  # pylint: disable=import-outside-toplevel
 
-    figure, axes = pyplot.subplots(figsize=(7, 4.2), dpi=100)
-    sizes = [summary["hosts"] for summary in summaries]
-    for play, marker in zip(PLAYS, ("o", "s", "^")):
-        axes.plot(sizes, [summary["plays"][play]["wall_seconds"] for summary in summaries], marker=marker,
-                  label=PLAY_LABELS[play])
-    axes.set_xlabel("Windows hosts")
-    axes.set_ylabel("wall time (s), median")
-    axes.set_title("onboard.yml on the lab: time against fleet size")
-    axes.set_xlim(left=0)
-    axes.set_ylim(bottom=0)
-    axes.grid(True, alpha=0.3)
-    axes.legend()
+    kinds = sorted(set(summary["worker_type"] for summary in summaries), key=WORKER_TYPES.index)
+    figure, panels = pyplot.subplots(1, len(kinds), figsize=(6 * len(kinds), 4.2), dpi=100, sharey=True, squeeze=False)
+    for axes, kind in zip(panels[0], kinds):
+        of_kind = [summary for summary in summaries if summary["worker_type"] == kind]
+        sizes = [summary["hosts"] for summary in of_kind]
+        for play, marker in zip(PLAYS, ("o", "s", "^")):
+            axes.plot(sizes, [summary["plays"][play]["wall_seconds"] for summary in of_kind], marker=marker,
+                      label=PLAY_LABELS[play])
+        axes.set_xlabel("Windows hosts")
+        axes.set_title("onboard.yml, %s-based workers" % kind)
+        axes.set_xlim(left=0)
+        axes.set_ylim(bottom=0)
+        axes.grid(True, alpha=0.3)
+        axes.legend()
+    panels[0][0].set_ylabel("wall time (s), median")
     figure.tight_layout()
     figure.savefig(path)
     pyplot.close(figure)
@@ -199,6 +216,8 @@ def publish(table, chart_path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker-types", default=",".join(WORKER_TYPES),
+                        help="hybrid_worker_type of the fleet, comma-separated (default %s)" % ",".join(WORKER_TYPES))
     parser.add_argument("--hosts", default="10,50,200", help="fleet sizes, comma-separated (default 10,50,200)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per fleet size; medians are reported (default 3)")
     parser.add_argument("--forks", type=int, default=50)
@@ -215,31 +234,34 @@ def main(argv=None):
         for path in args.from_results:
             with open(path, encoding="utf-8") as handle:
                 runs.update(json.load(handle)["runs"])
-        summaries = [summarise(int(hosts), repeats) for hosts, repeats in sorted(runs.items(), key=lambda i: int(i[0]))]
+        summaries = [summarise(kind, hosts, runs[key]) for key, (kind, hosts) in sorted(
+            ((key, run_key(key)) for key in runs), key=lambda item: (WORKER_TYPES.index(item[1][0]), item[1][1]))]
         os.makedirs(args.output, exist_ok=True)
         with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as handle:
             json.dump({"forks": args.forks, "merged_from": args.from_results, "summaries": summaries, "runs": runs},
                       handle, indent=2)
         return report(summaries, runs, args)
     sizes = [int(size) for size in args.hosts.split(",") if size.strip()]
-    if args.repeat < 1 or not sizes:
-        parser.error("--repeat must be 1 or more and --hosts must name at least one size")
+    kinds = [kind.strip() for kind in args.worker_types.split(",") if kind.strip()]
+    if args.repeat < 1 or not sizes or not kinds or any(kind not in WORKER_TYPES for kind in kinds):
+        parser.error("--repeat must be 1 or more, --hosts must name at least one size and --worker-types one or more "
+                     "of %s" % ", ".join(WORKER_TYPES))
     os.makedirs(args.output, exist_ok=True)
 
     raw, summaries = {}, []
     with tempfile.TemporaryDirectory(prefix="fleet-bench-") as work_dir:
-        for hosts in sizes:
+        for kind, hosts in ((kind, hosts) for kind in kinds for hosts in sizes):
             repeats = []
             for index in range(args.repeat):
-                runs = one_repeat(hosts, args.forks, work_dir, args.playbook)
-                print("hosts=%d repeat=%d: %s" % (hosts, index + 1, ", ".join(
+                runs = one_repeat(kind, hosts, args.forks, work_dir, args.playbook)
+                print("%s hosts=%d repeat=%d: %s" % (kind, hosts, index + 1, ", ".join(
                     "%s %.1fs" % (run["play"], run["wall_seconds"]) for run in runs)), flush=True)
                 repeats.append(runs)
-                raw[str(hosts)] = repeats
+                raw["%s/%d" % (kind, hosts)] = repeats
                 # Written after every repeat, so an interrupted benchmark still leaves what it measured.
                 with open(os.path.join(args.output, "results.partial.json"), "w", encoding="utf-8") as handle:
                     json.dump({"forks": args.forks, "repeat": args.repeat, "runs": raw}, handle, indent=2)
-            summaries.append(summarise(hosts, repeats))
+            summaries.append(summarise(kind, hosts, repeats))
 
     with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as handle:
         json.dump({"forks": args.forks, "repeat": args.repeat, "summaries": summaries, "runs": raw}, handle, indent=2)
