@@ -23,6 +23,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.fle
     outcome_of,
     summary_lines,
 )
+from ansible_collections.azure_automation.hybrid_worker.plugins.plugin_utils.azure_in_process import execute_azure_module
 
 PREFIX = "azure_automation.hybrid_worker."
 
@@ -105,7 +106,8 @@ class ActionModule(ActionBase):
         name = PREFIX + module
         # The play's module_defaults (group/azure_automation.hybrid_worker.azure) under the arguments.
         arguments = _apply_action_arg_defaults(name, self._task, arguments, self._templar)
-        answer = self._execute_module(module_name=name, module_args=arguments, task_vars=task_vars)
+        # In this process when that is the same as running the module (plugin_utils/azure_in_process.py).
+        answer = execute_azure_module(self, name, arguments, task_vars)
         if answer.get("failed") and not may_fail:
             raise AnsibleActionFail(answer.get("msg") or "%s failed" % module, result=answer)
         return answer

@@ -77,6 +77,11 @@ CLOUDS = {
     },
 }
 
+# What AzureModule builds its AnsibleModule with. The collection's action plugins put an in-process stand-in (same
+# constructor arguments; params, check_mode, _diff, exit_json, fail_json, warn) here for the one module they run in the
+# controller's process; anywhere else it stays AnsibleModule.
+MODULE_BACKEND = {"factory": AnsibleModule}
+
 AUTH_SOURCES = ["auto", "env", "cli", "credential_file", "msi", "credential"]
 CREDENTIALS_FILE = os.path.join("~", ".azure", "credentials")
 CLI_PROFILE_FILE = os.path.join("~", ".azure", "azureProfile.json")
@@ -303,7 +308,7 @@ class AzureModule:
     def __init__(self, argument_spec, **kwargs):
         spec = azure_argument_spec()
         spec.update(argument_spec)
-        self._module = AnsibleModule(argument_spec=spec, **kwargs)
+        self._module = MODULE_BACKEND["factory"](argument_spec=spec, **kwargs)
         if AZURE_IMPORT_ERROR:
             self._module.fail_json(msg=missing_required_lib(AZURE_REQUIREMENTS), exception=AZURE_IMPORT_ERROR)
         self._settings = None
