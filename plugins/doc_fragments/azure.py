@@ -108,4 +108,9 @@ notes:
     C(module_defaults) can set the authentication options once for a play.
   - Secrets given as options are never returned; module results that carry keys say so, and the tasks that
     request them should set C(no_log).
+  - The module runs in the controller's process, without starting a new Python, when the task runs on the
+    controller (the implicit C(localhost), or C(delegate_to=localhost)) over the C(local) connection, without
+    C(become) or C(async), and the host's Python interpreter (C(ansible_python_interpreter)) is the one running
+    C(ansible-playbook); the arguments, result, check mode, diff, C(environment) and C(module_defaults) are the same
+    as when it runs as a module, which it does in every other case. C(-vvv) names the way it ran.
 """

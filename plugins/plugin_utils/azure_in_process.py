@@ -243,6 +243,12 @@ def quiet_sdk_loggers():
             logger.handlers = handlers
 
 
+def unhandled(exception):
+    """What the module's wrapper reports for an exception the module did not handle."""
+    return dict(failed=True, exception=_messages.ErrorSummary(
+        event=_errors.EventFactory.from_exception(exception, _traceback.is_traceback_enabled(_traceback.TracebackEvent.ERROR))))
+
+
 def run_in_process(action, module, module_name, module_args, task_vars):
     """Run ``module.main()`` here; its result as ActionBase._execute_module would return the module's."""
     del task_vars  # the arguments are final; the interpreter was checked by in_process_obstacle
@@ -254,13 +260,12 @@ def run_in_process(action, module, module_name, module_args, task_vars):
     with task_environment(environment), quiet_sdk_loggers(), module_backend(functools.partial(InProcessModule, invocation)):
         try:
             module.main()
-            raise RuntimeError("New-style module did not handle its own exit.")
         except ModuleReturned as returned:
             result = returned.result
         except Exception as ex:  # pylint: disable=broad-exception-caught
-            # What the module's wrapper reports for an exception the module did not handle.
-            result = dict(failed=True, exception=_messages.ErrorSummary(
-                event=_errors.EventFactory.from_exception(ex, _traceback.is_traceback_enabled(_traceback.TracebackEvent.ERROR))))
+            result = unhandled(ex)
+        else:
+            result = unhandled(RuntimeError("New-style module did not handle its own exit."))
     # The same JSON both ways as a module's output, so that the result is the one the module would give.
     output = json.dumps(result, cls=get_module_encoder(MODULE_PROFILE, Direction.MODULE_TO_CONTROLLER))
     data = action._parse_returned_data(dict(stdout=output, stderr="", rc=0), MODULE_PROFILE)
