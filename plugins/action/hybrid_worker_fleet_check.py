@@ -4,17 +4,20 @@
 
 One task instead of one per host: reads each targeted host's variables, sorts the hosts by hybrid_worker_type and,
 for agent-based onboarding, refuses a host without a worker group, a group name Azure refuses, or an agent installer
-download without a checksum. The rules are in module_utils/fleet_checks.py.
+download without a checksum; for extension-based onboarding, a host without a worker group, a group name Azure
+refuses, or without the Azure Arc inputs the arc_agent role needs. The rules are in module_utils/fleet_checks.py.
 """
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.extension_fleet import ARC_INPUTS
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.fleet_checks import (
     NOTHING_CHANGED,
     agent_onboarding_problems,
     agent_retirement_warning,
+    extension_onboarding_problems,
     hosts_by_type,
 )
 
@@ -26,7 +29,7 @@ def _value(variables, name):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("hosts", "default_type", "agent_onboarding"))
+    _VALID_ARGS = frozenset(("hosts", "default_type", "agent_onboarding", "extension_onboarding"))
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -37,8 +40,9 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("hosts must be a list of inventory host names")
         try:
             onboarding = boolean(args.get("agent_onboarding", False), strict=True)
+            extension_onboarding = boolean(args.get("extension_onboarding", False), strict=True)
         except TypeError as exc:
-            raise AnsibleActionFail("agent_onboarding must be a boolean: %s" % exc) from exc
+            raise AnsibleActionFail("agent_onboarding and extension_onboarding must be booleans: %s" % exc) from exc
         hostvars = task_vars["hostvars"]
         variables = dict((host, hostvars[host]) for host in hosts)
 
@@ -51,6 +55,7 @@ class ActionModule(ActionBase):
         retired = agent_retirement_warning(types["agent"])
         if retired:
             result.setdefault("warnings", []).append(retired)
+        problems = []
         if onboarding and types["agent"]:
             inputs = {}
             for host in types["agent"]:
@@ -61,7 +66,15 @@ class ActionModule(ActionBase):
                     installer_path=_value(vars_of_host, "log_analytics_agent_installer_path"),
                     installer_checksum=_value(vars_of_host, "log_analytics_agent_installer_checksum"),
                     validate_installer_checksum=None if validate is None else boolean(validate, strict=False))
-            problems = agent_onboarding_problems(inputs)
-            if problems:
-                result.update(failed=True, msg=" ".join(problems + [NOTHING_CHANGED]), problems=problems)
+            problems.extend(agent_onboarding_problems(inputs))
+        if extension_onboarding and types["extension"]:
+            inputs = {}
+            for host in types["extension"]:
+                vars_of_host = variables[host]
+                inputs[host] = dict(
+                    group=_value(vars_of_host, "hybrid_worker_extension_group") or vars_of_host.get("hybrid_runbook_worker_group"),
+                    missing=[name for name in ARC_INPUTS if _value(vars_of_host, name) is None])
+            problems.extend(extension_onboarding_problems(inputs))
+        if problems:
+            result.update(failed=True, msg=" ".join(problems + [NOTHING_CHANGED]), problems=problems)
         return result

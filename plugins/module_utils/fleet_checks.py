@@ -57,25 +57,51 @@ def agent_retirement_warning(agent_hosts):
             "hybrid_worker_type to 'extension' and run the collection's migrate.yml." % (len(agent_hosts), name_hosts(agent_hosts)))
 
 
+def group_problems(groups):
+    """Hosts without a worker group, and group names Azure refuses; ``groups`` is {host: hybrid_runbook_worker_group}."""
+    problems = []
+    without_group = [host for host, group in groups.items() if not isinstance(group, str) or not group]
+    if without_group:
+        problems.append("%s: no hybrid_runbook_worker_group; set the worker group each host joins in the inventory "
+                        "(a host or group variable)." % name_hosts(without_group))
+    refused = {}
+    for host, group in groups.items():
+        if isinstance(group, str) and group and validate_group_name(group, "hybrid_runbook_worker_group"):
+            refused.setdefault(group, []).append(host)
+    for group in sorted(refused):
+        problems.append("%s (hosts %s); choose a group name Azure accepts." % (
+            validate_group_name(group, "hybrid_runbook_worker_group"), name_hosts(refused[group])))
+    return problems
+
+
+def extension_onboarding_problems(hosts):
+    """What stops extension-based onboarding, one sentence per problem.
+
+    ``hosts``: {host: {group, missing}}: the host's worker group (hybrid_worker_extension_group or
+    hybrid_runbook_worker_group) and the Azure Arc inputs the arc_agent role needs that the host leaves empty
+    (arc_agent_tenant_id, arc_agent_subscription_id, arc_agent_resource_group, arc_agent_location,
+    arc_agent_service_principal_id, arc_agent_service_principal_secret).
+    """
+    problems = group_problems(dict((host, values.get("group")) for host, values in hosts.items()))
+    by_missing = {}
+    for host, values in hosts.items():
+        if values.get("missing"):
+            by_missing.setdefault(tuple(values["missing"]), []).append(host)
+    for missing in sorted(by_missing, key=lambda names: sorted(by_missing[names])[0]):
+        pronoun = "it" if len(missing) == 1 else "them"
+        problems.append("%s: %s empty; connecting a host to Azure Arc needs %s, set %s in the inventory (a host or "
+                        "group variable; keep arc_agent_service_principal_secret in a vault)." % (
+                            name_hosts(by_missing[missing]), ", ".join(missing), pronoun, pronoun))
+    return problems
+
+
 def agent_onboarding_problems(hosts):
     """What stops agent-based onboarding, one sentence per problem.
 
     ``hosts``: {host: {group, installer_path, installer_checksum, validate_installer_checksum}} with the values of
     hybrid_runbook_worker_group and the log_analytics_agent_installer_* variables (None when not set).
     """
-    problems = []
-    without_group = [host for host, values in hosts.items() if not isinstance(values.get("group"), str) or not values["group"]]
-    if without_group:
-        problems.append("%s: no hybrid_runbook_worker_group; set the worker group each host joins in the inventory "
-                        "(a host or group variable)." % name_hosts(without_group))
-    refused = {}
-    for host, values in hosts.items():
-        group = values.get("group")
-        if isinstance(group, str) and group and validate_group_name(group, "hybrid_runbook_worker_group"):
-            refused.setdefault(group, []).append(host)
-    for group in sorted(refused):
-        problems.append("%s (hosts %s); choose a group name Azure accepts." % (
-            validate_group_name(group, "hybrid_runbook_worker_group"), name_hosts(refused[group])))
+    problems = group_problems(dict((host, values.get("group")) for host, values in hosts.items()))
     unchecked = [host for host, values in hosts.items()
                  if not values.get("installer_path") and not values.get("installer_checksum")
                  and values.get("validate_installer_checksum") is not False]

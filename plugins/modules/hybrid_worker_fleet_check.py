@@ -19,6 +19,11 @@ description:
   - With O(agent_onboarding=true), also refuses, for the agent-based hosts, a host without
     C(hybrid_runbook_worker_group), a group name Azure refuses, and an agent installer downloaded from
     C(log_analytics_agent_installer_url) without C(log_analytics_agent_installer_checksum).
+  - With O(extension_onboarding=true), also refuses, for the extension-based hosts, a host without a worker group
+    (C(hybrid_worker_extension_group) or C(hybrid_runbook_worker_group)), a group name Azure refuses, and a host
+    that leaves one of the Azure Arc inputs of the P(azure_automation.hybrid_worker.arc_agent#role) role empty
+    (C(arc_agent_tenant_id), C(arc_agent_subscription_id), C(arc_agent_resource_group), C(arc_agent_location),
+    C(arc_agent_service_principal_id), C(arc_agent_service_principal_secret)).
   - One task for the whole fleet - run it with C(run_once) - instead of a check per host; it connects to no host.
 options:
   hosts:
@@ -32,6 +37,10 @@ options:
     default: extension
   agent_onboarding:
     description: Also check what agent-based onboarding needs from the inventory.
+    type: bool
+    default: false
+  extension_onboarding:
+    description: Also check what extension-based onboarding needs from the inventory.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -73,8 +82,8 @@ types:
   type: dict
   sample: {"agent": ["win-001"], "extension": ["win-002", "win-003"]}
 problems:
-  description: What stops agent-based onboarding, one sentence per problem.
-  returned: when O(agent_onboarding=true) finds problems
+  description: What stops agent-based or extension-based onboarding, one sentence per problem.
+  returned: when O(agent_onboarding=true) or O(extension_onboarding=true) finds problems
   type: list
   elements: str
 """

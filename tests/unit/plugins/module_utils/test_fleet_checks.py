@@ -2,6 +2,7 @@
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.fleet_checks import (
     agent_onboarding_problems,
     agent_retirement_warning,
+    extension_onboarding_problems,
     hosts_by_type,
 )
 
@@ -56,3 +57,21 @@ def test_agent_based_hosts_are_warned_about_the_retirement_and_named():
     assert warning.startswith("2 host(s) use agent-based Hybrid Runbook Workers (hybrid_worker_type 'agent': win-001, "
                               "win-002), which Microsoft retired on 31 August 2024;")
     assert warning.endswith("set hybrid_worker_type to 'extension' and run the collection's migrate.yml.")
+
+
+def test_extension_hosts_without_group_or_arc_inputs_are_named_with_what_to_set():
+    hosts = {"win-001": {"group": "east", "missing": []},
+             "win-002": {"group": None, "missing": []},
+             "win-003": {"group": "east/west", "missing": ["arc_agent_location"]},
+             "win-004": {"group": "east", "missing": ["arc_agent_tenant_id", "arc_agent_service_principal_secret"]},
+             "win-005": {"group": "west", "missing": ["arc_agent_tenant_id", "arc_agent_service_principal_secret"]}}
+    problems = extension_onboarding_problems(hosts)
+    assert problems[0] == ("win-002: no hybrid_runbook_worker_group; set the worker group each host joins in the inventory "
+                           "(a host or group variable).")
+    assert "hybrid_runbook_worker_group 'east/west' is not a valid hybrid worker group name" in problems[1]
+    assert problems[2:] == [
+        "win-003: arc_agent_location empty; connecting a host to Azure Arc needs it, set it in the inventory (a host or "
+        "group variable; keep arc_agent_service_principal_secret in a vault).",
+        "win-004, win-005: arc_agent_tenant_id, arc_agent_service_principal_secret empty; connecting a host to Azure Arc "
+        "needs them, set them in the inventory (a host or group variable; keep arc_agent_service_principal_secret in a vault)."]
+    assert extension_onboarding_problems({"win-001": {"group": "east", "missing": []}}) == []
