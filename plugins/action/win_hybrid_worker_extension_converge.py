@@ -65,7 +65,7 @@ class ActionModule(ActionBase):
             outcome.update(status="failed", task=AGENT_STEP, message=answer.get("msg") or "the module failed without a message")
             return result
         changed = bool(answer.get("changed"))
-        work = azure_work(agent, group, azure or {})
+        work = azure_work(agent, group, azure or {}, check_mode=boolean(self._task.check_mode, strict=False))
         outcome.update(changed=changed, machine_id=work["machine_id"].lower())
         result.update(changed=changed, azure_work=work)
         return result

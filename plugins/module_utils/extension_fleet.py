@@ -70,7 +70,7 @@ def arc_agent_arguments(variable):
     return dict((key, found) for key, found in arguments.items() if found != "")
 
 
-def azure_work(agent, group, azure):
+def azure_work(agent, group, azure, check_mode=False):
     """What Azure lacks for a host whose win_connected_machine_agent result is ``agent``.
 
     ``group``: the host's worker group; ``azure``: the index the playbook's first play read
@@ -80,6 +80,8 @@ def azure_work(agent, group, azure):
     of the machine, ``remove`` those in other groups (a machine can be in one group only), ``record`` whether the
     record in ``group`` must be written, ``check_all`` whether the controller modules must look at everything (an
     unknown listing, a reconnected agent or a worker service that is not running: let the modules decide).
+    In check mode a host whose agent would change needs nothing more: its Arc machine may not exist before the run
+    applies, so the controller modules could not tell what they would do (the host already shows as changing).
     """
     azure = azure if isinstance(azure, dict) else {}
     known = azure.get("workers") or {}
@@ -103,7 +105,7 @@ def azure_work(agent, group, azure):
     work = dict(machine_id=machine_id, records=records, remove=remove, record=check_all or not in_group,
                 check_all=check_all, reasons=reasons if machine_id else [])
     # Without a connected machine (check mode on a new host) there is nothing Azure can be asked about.
-    work["needed"] = bool(machine_id) and (check_all or bool(remove) or not in_group)
+    work["needed"] = bool(machine_id) and not (check_mode and agent.get("changed")) and (check_all or bool(remove) or not in_group)
     return work
 
 

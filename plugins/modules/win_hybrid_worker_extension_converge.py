@@ -127,7 +127,9 @@ azure_work:
   type: dict
   contains:
     needed:
-      description: Whether any controller step must run for the host.
+      description:
+        - Whether any controller step must run for the host.
+        - Never in check mode when the agent would change, as its Azure Arc machine may not exist yet.
       type: bool
     machine_id:
       description: The Azure Arc machine's resource id.

@@ -149,3 +149,41 @@ def test_what_azure_lacks_is_written_for_that_host_only(budget):
     again, stats, requests = budget.onboard()
     assert again.changed_hosts() == []
     assert stats["azure"]["arm"]["writes"] == 0 and machines(requests) == []
+
+
+def test_check_mode_writes_nothing_and_says_what_would_change(budget):
+    fleet_lab.labctl(budget.dir, "drift", "win-004", "arc-disconnect")
+    run, stats, requests = budget.onboard("--check", "--diff")
+    assert run.changed_hosts() == ["win-004"]
+    assert stats["azure"]["arm"]["writes"] == 0 and [r for r in requests if r["method"] != "GET"] == []
+    assert calls(stats) == dict((host, {ARC: 1}) for host in HOSTS)
+    assert budget.host("win-004")["arc_agent"]["status"] == "Disconnected"
+    assert run.messages("Summary per worker group") == [
+        "east: 2/2 would be onboarded (extension-based), 0 would change",
+        "west: 2/2 would be onboarded (extension-based), 1 would change (win-004)"]
+
+
+def test_a_failed_or_unreachable_host_is_named_and_the_others_finish(budget):
+    # win-004 is still disconnected (previous test) and now cannot reach Azure Arc; win-001 cannot be reached.
+    fleet_lab.labctl(budget.dir, "fault", "win-004", "arc-connect")
+    fleet_lab.labctl(budget.dir, "fault", "win-001", "unreachable")
+    try:
+        run, stats, _requests = budget.onboard(expect_rc=2)
+    finally:
+        fleet_lab.labctl(budget.dir, "fault", "win-004", "clear")
+        fleet_lab.labctl(budget.dir, "fault", "win-001", "clear")
+    assert run.recap["win-001"]["unreachable"] == 1
+    assert run.recap["win-004"]["failed"] == 1 and run.recap["win-002"]["failed"] == 0
+    assert dict((host, n) for host, n in calls(stats).items() if host in ("win-002", "win-003")) == {
+        "win-002": {ARC: 1}, "win-003": {ARC: 1}}
+    assert run.messages("Summary per worker group") == [
+        "east: 1/2 onboarded (extension-based), 0 changed, unreachable: win-001",
+        "west: 1/2 onboarded (extension-based), 0 changed, failed: win-004"]
+    assert 'win-004 is failed: failed in "Install and connect the Azure Connected Machine agent":' in run.output
+    assert stats["azure"]["arm"]["writes"] == 0
+
+    # Fixed, a re-run completes the host that failed; the others stay unchanged.
+    again, stats, requests = budget.onboard()
+    assert again.changed_hosts() == ["win-004"]
+    assert machines(requests) == ["win-004"]
+    assert budget.host("win-004")["arc_agent"]["status"] == "Connected"

@@ -95,6 +95,11 @@ def test_without_a_connected_machine_nothing_is_asked_of_azure():
     assert work["needed"] is False and work["machine_id"] == "" and work["reasons"] == []
 
 
+def test_in_check_mode_a_host_whose_agent_would_change_asks_nothing_of_azure():
+    assert azure_work(agent(changed=True), "east", index(), check_mode=True)["needed"] is False
+    assert azure_work(agent(changed=False, service="Stopped"), "east", index(), check_mode=True)["needed"] is True
+
+
 def test_a_worker_is_seen_once_azure_saw_it_after_registration_in_its_group():
     groups = [{"name": "east", "workers": [{"vm_resource_id": MACHINE, "id": "w1", "registered_date_time": "2026-01-01T00:00:00Z",
                                             "last_seen_date_time": "2026-01-01T00:01:00Z"}]},
