@@ -8,6 +8,7 @@ inputs stop the run before any request. onboard.yml runs as a user runs it.
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -187,3 +188,27 @@ def test_a_failed_or_unreachable_host_is_named_and_the_others_finish(budget):
     assert again.changed_hosts() == ["win-004"]
     assert machines(requests) == ["win-004"]
     assert budget.host("win-004")["arc_agent"]["status"] == "Connected"
+
+
+def test_the_role_on_its_own_still_writes_what_azure_lacks(budget):
+    """The hybrid_worker_extension role, outside the playbook, shares the controller steps with it."""
+    [worker] = [r for r in fleet_lab.labctl(budget.dir, "azure")["resources"]
+                if r["kind"] == "worker" and (r.get("vmResourceId") or "").lower().endswith("/win-001")]
+    status, answer = budget.arm("DELETE", "/providers/Microsoft.Automation/automationAccounts/%s/hybridRunbookWorkerGroups/%s/"
+                                "hybridRunbookWorkers/%s" % (budget.lab["azure"]["automation_account"], budget.group_of("win-001"),
+                                                             worker["name"]), AA_API)
+    assert status == 200, answer
+    playbook = os.path.join(os.path.dirname(__file__), "playbooks", "extension_role.yml")
+    for expected in ("changed=True", "changed=False"):
+        fleet_lab.labctl(budget.dir, "stats", "--reset")
+        proc = subprocess.run(["ansible-playbook", "-i", os.path.join(budget.dir, "inventory.yml"), "-i",
+                               os.path.join(budget.dir, "fleet-vars.yml"), playbook, "--limit", "win-001,win-002"],
+                              env=fleet_lab.playbook_env(budget.dir, 2), cwd=budget.dir, capture_output=True, text=True,
+                              check=False)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        stats = fleet_lab.labctl(budget.dir, "stats")
+        assert "win-001 %s" % expected in proc.stdout and "win-002 changed=False" in proc.stdout
+        writes = stats["azure"]["arm"]["writes"]
+        assert writes == (1 if expected == "changed=True" else 0), stats["azure"]["arm"]["by_operation"]
+    assert [r for r in fleet_lab.labctl(budget.dir, "azure")["resources"]
+            if r["kind"] == "worker" and (r.get("vmResourceId") or "").lower().endswith("/win-001")]
