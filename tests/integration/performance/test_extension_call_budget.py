@@ -59,6 +59,18 @@ class Budget:
     def host(self, name):
         return fleet_lab.labctl(self.dir, "host", name)["summary"]
 
+    def worker_records(self, host):
+        return [r for r in fleet_lab.labctl(self.dir, "azure")["resources"]
+                if r["kind"] == "worker" and (r.get("vmResourceId") or "").lower().endswith("/" + host)]
+
+    def delete_worker_record(self, host):
+        """Delete the host's worker record in Azure (portal "Delete"), the extension staying."""
+        [worker] = self.worker_records(host)
+        status, answer = self.arm("DELETE", "/providers/Microsoft.Automation/automationAccounts/%s/hybridRunbookWorkerGroups/%s/"
+                                  "hybridRunbookWorkers/%s" % (self.lab["azure"]["automation_account"], self.group_of(host),
+                                                               worker["name"]), AA_API)
+        assert status == 200, answer
+
     def group_of(self, host):
         return self.lab["windows"]["hosts"][host]["group"]
 
@@ -121,12 +133,7 @@ def test_what_azure_lacks_is_written_for_that_host_only(budget):
     # win-003: its worker record deleted.
     status, answer = budget.arm("DELETE", EXTENSION_PATH % "win-002", "2026-09-01")
     assert status in (200, 202, 204), answer
-    [worker] = [r for r in fleet_lab.labctl(budget.dir, "azure")["resources"]
-                if r["kind"] == "worker" and (r.get("vmResourceId") or "").lower().endswith("/win-003")]
-    status, answer = budget.arm("DELETE", "/providers/Microsoft.Automation/automationAccounts/%s/hybridRunbookWorkerGroups/%s/"
-                                "hybridRunbookWorkers/%s" % (budget.lab["azure"]["automation_account"], budget.group_of("win-003"),
-                                                             worker["name"]), AA_API)
-    assert status == 200, answer
+    budget.delete_worker_record("win-003")
     deadline = time.monotonic() + 30
     while budget.host("win-002")["hybrid_worker_v2"]["service"] == "Running":
         assert time.monotonic() < deadline, "win-002 kept its worker service after its extension was deleted"
@@ -192,12 +199,7 @@ def test_a_failed_or_unreachable_host_is_named_and_the_others_finish(budget):
 
 def test_the_role_on_its_own_still_writes_what_azure_lacks(budget):
     """The hybrid_worker_extension role, outside the playbook, shares the controller steps with it."""
-    [worker] = [r for r in fleet_lab.labctl(budget.dir, "azure")["resources"]
-                if r["kind"] == "worker" and (r.get("vmResourceId") or "").lower().endswith("/win-001")]
-    status, answer = budget.arm("DELETE", "/providers/Microsoft.Automation/automationAccounts/%s/hybridRunbookWorkerGroups/%s/"
-                                "hybridRunbookWorkers/%s" % (budget.lab["azure"]["automation_account"], budget.group_of("win-001"),
-                                                             worker["name"]), AA_API)
-    assert status == 200, answer
+    budget.delete_worker_record("win-001")
     playbook = os.path.join(os.path.dirname(__file__), "playbooks", "extension_role.yml")
     for expected in ("changed=True", "changed=False"):
         fleet_lab.labctl(budget.dir, "stats", "--reset")
@@ -210,5 +212,4 @@ def test_the_role_on_its_own_still_writes_what_azure_lacks(budget):
         assert "win-001 %s" % expected in proc.stdout and "win-002 changed=False" in proc.stdout
         writes = stats["azure"]["arm"]["writes"]
         assert writes == (1 if expected == "changed=True" else 0), stats["azure"]["arm"]["by_operation"]
-    assert [r for r in fleet_lab.labctl(budget.dir, "azure")["resources"]
-            if r["kind"] == "worker" and (r.get("vmResourceId") or "").lower().endswith("/win-001")]
+    assert len(budget.worker_records("win-001")) == 1
