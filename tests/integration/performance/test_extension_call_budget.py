@@ -188,6 +188,7 @@ def test_a_failed_or_unreachable_host_is_named_and_the_others_finish(budget):
         "east: 1/2 onboarded (extension-based), 0 changed, unreachable: win-001",
         "west: 1/2 onboarded (extension-based), 0 changed, failed: win-004"]
     assert 'win-004 is failed: failed in "Install and connect the Azure Connected Machine agent":' in run.output
+    assert ". Fix the cause and run the playbook again" in run.output and ".. Fix the cause" not in run.output
     assert stats["azure"]["arm"]["writes"] == 0
 
     # Fixed, a re-run completes the host that failed; the others stay unchanged.
