@@ -143,8 +143,11 @@ class InProcessModule:
         kwargs.update(failed=True, msg=msg)
         if _traceback.is_traceback_enabled(_traceback.TracebackEvent.ERROR):
             # The controller turns this into the error's traceback, as it does with a module's.
+            # AzureModule passes a formatted traceback; an exception object gives its own traceback here.
             if isinstance(exception, str):
                 kwargs["exception"] = exception
+            elif isinstance(exception, BaseException):
+                kwargs["exception"] = _traceback.maybe_extract_traceback(exception, _traceback.TracebackEvent.ERROR)
             elif sys.exc_info()[1] is not None:
                 kwargs["exception"] = _traceback.maybe_extract_traceback(sys.exc_info()[1], _traceback.TracebackEvent.ERROR)
             else:

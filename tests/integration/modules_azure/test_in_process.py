@@ -1,8 +1,9 @@
 """The Azure modules in the controller's process and as modules: the same results, errors and secrecy, no write in
 check mode.
 
-One inventory holds two local hosts that differ only in the interpreter path: the controller's own Python (the
-module's main() runs in the worker process) and a symlink to it (a different path, so the module runs as a module).
+One inventory holds two local hosts that differ only in the interpreter path: the Python of ansible-playbook (the
+module's main() runs in the worker process) and another name of it in the same folder (a different path, so the module
+runs as a module). A third host's task is delegated to the implicit localhost.
 """
 import json
 import os
