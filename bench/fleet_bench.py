@@ -44,8 +44,10 @@ DOCS_CHART = os.path.join(ROOT, "docs", "fleet-benchmark.png")
 def run_key(key):
     """(worker type, hosts) of a results.json run key: "extension/50"; a bare "50" is from before the worker types
     were measured, all agent-based."""
-    kind, _, hosts = key.rpartition("/")
-    return kind or "agent", int(hosts)
+    if "/" not in key:
+        return "agent", int(key)
+    kind, hosts = key.rsplit("/", 1)
+    return kind, int(hosts)
 
 
 def children_cpu_seconds():
