@@ -3,8 +3,6 @@
 """Action of the automation_registration_info module: its main() in the controller's process when that is the same as running the module
 (plugins/plugin_utils/azure_in_process.py says when), else the module as usual."""
 
-# Imported with the action, which the strategy loads before forking the workers, so they inherit the module.
-from ansible_collections.azure_automation.hybrid_worker.plugins.modules import automation_registration_info  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.azure_automation.hybrid_worker.plugins.plugin_utils.azure_in_process import AzureModuleAction
 
 

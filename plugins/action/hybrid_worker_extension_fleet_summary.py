@@ -23,6 +23,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.ext
     summary_lines,
     unseen_hosts,
 )
+from ansible_collections.azure_automation.hybrid_worker.plugins.plugin_utils.azure_in_process import execute_azure_module
 
 GROUP_INFO = "azure_automation.hybrid_worker.hybrid_worker_group_info"
 
@@ -88,4 +89,5 @@ class ActionModule(ActionBase):
         """Run one of the collection's Azure modules on the controller, with the play's module_defaults; its result,
         failed or not (a failed listing leaves the hosts unverified, with its message)."""
         arguments = _apply_action_arg_defaults(module, self._task, arguments, self._templar)
-        return self._execute_module(module_name=module, module_args=arguments, task_vars=task_vars)
+        # In this process when that is the same as running the module (plugin_utils/azure_in_process.py).
+        return execute_azure_module(self, module, arguments, task_vars)

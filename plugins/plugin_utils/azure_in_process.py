@@ -31,21 +31,22 @@ from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.utils.display import Display
 from ansible.vars.clean import remove_internal_keys
 
-# The SDK is imported here, at the top, on purpose: the linear strategy loads a task's action plugin class in the main
-# ansible-playbook process before it forks the workers, so this import (about 0.3 s) is paid once per run and every
-# worker inherits it. Without the SDK the modules run as modules and report the missing library themselves.
-try:
-    from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils import azure as azure_utils
-    import azure.mgmt.automation  # noqa: F401 pylint: disable=unused-import
-    import azure.mgmt.loganalytics  # noqa: F401 pylint: disable=unused-import
-    HAS_AZURE = azure_utils.AZURE_IMPORT_ERROR is None
-except ImportError:
-    azure_utils = None
-    HAS_AZURE = False
-try:
-    import azure.mgmt.hybridcompute  # noqa: F401 pylint: disable=unused-import
-except ImportError:
-    pass  # only the Arc modules need it, and they report its absence themselves
+
+
+def azure_utils():
+    """module_utils/azure.py, imported by the worker that runs an Azure module, or None when the SDK is missing.
+
+    Not at the top of this file on purpose: the linear strategy loads a task's action plugin in the main
+    ansible-playbook process, before it forks a worker per host, and the SDK there (some 60 MB of objects) made every
+    later fork dearer - on the lab the one-task-per-host play over 50 hosts took 0.25 s longer, more than the 0.2 s
+    that one import instead of one per Azure task saved.
+    """
+    try:
+        from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils import azure  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return None
+    return azure if azure.AZURE_IMPORT_ERROR is None else None
+
 
 display = Display()
 
@@ -185,7 +186,7 @@ def in_process_obstacle(action, task_vars, wrap_async=False):
     """Why running the module in this process would differ from running it as a module; None when it would not."""
     # pylint: disable=protected-access
     task, connection = action._task, action._connection
-    if not HAS_AZURE:
+    if azure_utils() is None:
         return "the Azure SDK cannot be imported by the controller"
     if wrap_async or task.async_val:
         return "the task is async"
@@ -222,12 +223,13 @@ def task_environment(environment):
 @contextlib.contextmanager
 def module_backend(factory):
     """AzureModule backed by ``factory`` for the call."""
-    previous = azure_utils.MODULE_BACKEND["factory"]
-    azure_utils.MODULE_BACKEND["factory"] = factory
+    backend = azure_utils().MODULE_BACKEND
+    previous = backend["factory"]
+    backend["factory"] = factory
     try:
         yield
     finally:
-        azure_utils.MODULE_BACKEND["factory"] = previous
+        backend["factory"] = previous
 
 
 @contextlib.contextmanager
