@@ -72,8 +72,10 @@ def test_onboard_by_fqcn_from_the_installed_collection(fleet, installed_collecti
     origins += [task["task"]["path"] for play in result["plays"] for task in play["tasks"]]
     assert origins and all(path.startswith(installed) for path in origins), sorted(set(origins))
     assert any(path.startswith(installed + "playbooks/onboard.yml:") for path in origins)
-    # The default worker type (extension) ran: the Arc agent role of the installed copy.
-    assert any(path.startswith(installed + "roles/arc_agent/") for path in origins)
+    # The default worker type (extension) ran: its plays and, for these new hosts, the Azure side of the
+    # hybrid_worker_extension role, all from the installed copy.
+    assert any(path.startswith(installed + "playbooks/extension/onboard.yml:") for path in origins)
+    assert any(path.startswith(installed + "roles/hybrid_worker_extension/tasks/worker_in_azure.yml:") for path in origins)
 
     azure = AzureSide(lab_json)
     expected = {}
