@@ -32,7 +32,6 @@ from ansible.utils.display import Display
 from ansible.vars.clean import remove_internal_keys
 
 
-
 def azure_utils():
     """module_utils/azure.py, imported by the worker that runs an Azure module, or None when the SDK is missing.
 
