@@ -13,15 +13,14 @@ fails as unreachable.
 """
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.host_drift import (
-    MissingVariable,
     converge_plan,
     module_arguments,
     onboarding_arguments,
 )
+from ansible_collections.azure_automation.hybrid_worker.plugins.plugin_utils.host_variables import task_arguments
 
 PREFIX = "azure_automation.hybrid_worker."
 PROBE = PREFIX + "win_hybrid_worker_info"
@@ -55,7 +54,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # the modules run pipelined; nothing is copied to the host
-        args = self._arguments(task_vars)
+        args = task_arguments(self, task_vars, onboarding_arguments)
         agent_args, worker_args = args.get("agent"), args.get("worker")
         modules = args.get("powershell_modules") or []
         for name, value, kind in (("agent", agent_args, dict), ("worker", worker_args, dict), ("powershell_modules", modules, list)):
@@ -107,28 +106,6 @@ class ActionModule(ActionBase):
             if self._run(PSMODULE, arguments, task_vars, result) is None:
                 return self._finish(result)
         return self._finish(result)
-
-    def _arguments(self, task_vars):
-        """The task's arguments; with from_variables, the ones not given come from the host's variables."""
-        args = dict(self._task.args)
-        try:
-            from_variables = boolean(args.pop("from_variables", False), strict=True)
-        except TypeError as exc:
-            raise AnsibleActionFail("from_variables must be a boolean: %s" % exc) from exc
-        if not from_variables:
-            return args
-
-        def variable(name):
-            if name not in task_vars:
-                raise KeyError(name)
-            return self._templar.template(task_vars[name])
-
-        try:
-            found = onboarding_arguments(variable)
-        except MissingVariable as exc:
-            raise AnsibleActionFail(str(exc)) from exc
-        found.update(args)
-        return found
 
     def _run(self, module, arguments, task_vars, result):
         """Run one module on the host; its result, or None after recording the failure in the outcome."""

@@ -11,6 +11,8 @@ finish the other hosts and report every failure in its summary. A host that cann
 unreachable. Check mode and --diff reach the module as the task sets them.
 """
 
+import functools
+
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
@@ -21,6 +23,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.ext
     azure_work,
     missing_arc_inputs,
 )
+from ansible_collections.azure_automation.hybrid_worker.plugins.plugin_utils.host_variables import task_arguments
 
 AGENT = "azure_automation.hybrid_worker.win_connected_machine_agent"
 # Step names, as the summary of a failed host quotes them (those of the arc_agent role's tasks).
@@ -40,7 +43,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # the module runs pipelined; nothing is copied to the host
-        args = self._arguments(task_vars)
+        args = task_arguments(self, task_vars, functools.partial(extension_arguments, task_vars))
         agent_args, group, azure = args.get("arc_agent"), args.get("group"), args.get("azure")
         if not isinstance(agent_args, dict):
             raise AnsibleActionFail("arc_agent must be a dict of win_connected_machine_agent arguments")
@@ -70,29 +73,17 @@ class ActionModule(ActionBase):
         result.update(changed=changed, azure_work=work)
         return result
 
-    def _arguments(self, task_vars):
-        """The task's arguments; with from_variables, the ones not given come from the host's variables."""
-        args = dict(self._task.args)
-        try:
-            from_variables = boolean(args.pop("from_variables", False), strict=True)
-        except TypeError as exc:
-            raise AnsibleActionFail("from_variables must be a boolean: %s" % exc) from exc
-        if not from_variables:
-            return args
 
-        def variable(name):
-            if name not in task_vars:
-                raise KeyError(name)
-            return self._templar.template(task_vars[name])
-
-        found = {"arc_agent": arc_agent_arguments(variable)}
-        for name in ("hybrid_worker_extension_group", "hybrid_runbook_worker_group"):
-            if name in task_vars:
-                found["group"] = variable(name)
-                break
-        if "hybrid_worker_extension_azure" in task_vars:
-            found["azure"] = variable("hybrid_worker_extension_azure")
-        else:
-            found["azure"] = task_vars["hostvars"]["localhost"].get("hybrid_worker_extension_azure") or {}
-        found.update(args)
-        return found
+def extension_arguments(task_vars, variable):
+    """The action's arguments from a host's variables: the arc_agent role's, the worker group and the Azure listing
+    that the playbook's first play set on the controller."""
+    found = {"arc_agent": arc_agent_arguments(variable)}
+    for name in ("hybrid_worker_extension_group", "hybrid_runbook_worker_group"):
+        if name in task_vars:
+            found["group"] = variable(name)
+            break
+    if "hybrid_worker_extension_azure" in task_vars:
+        found["azure"] = variable("hybrid_worker_extension_azure")
+    else:
+        found["azure"] = task_vars["hostvars"]["localhost"].get("hybrid_worker_extension_azure") or {}
+    return found
