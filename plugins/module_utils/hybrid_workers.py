@@ -134,9 +134,14 @@ def group_diff_view(group, workers):
 
 def ensure_group_present(module, client, params, now):
     """(changed, diff before, diff after, result) of hybrid worker group ``params["name"]``: created when missing,
-    its credential set when asked, its workers pruned when asked (``prune_last_seen_days`` / ``prune_except``)."""
+    its credential set when asked, its workers pruned when asked (``prune_last_seen_days`` / ``prune_except``).
+
+    With ``params["create_missing"]`` false a missing group is only reported: result ``missing`` true, nothing changed.
+    """
     rg, account, name = params["resource_group"], params["automation_account"], params["name"]
     current = read_group(module, client, rg, account, name)
+    if current is None and not params.get("create_missing", True):
+        return False, {}, {}, dict(group={}, workers=[], pruned=[], missing=True)
     before = group_view(current)
     after = dict(before)
     changed = False

@@ -28,6 +28,30 @@ def test_each_bad_argument_is_named(changes, fragment):
     assert fragment in prereq.validate_params(dict(PARAMS, **changes))
 
 
+EXTENSION_PARAMS = dict(PARAMS, workspace_name=None, location=None, heartbeat_computers=None)
+
+
+def test_without_a_workspace_its_options_are_not_needed_nor_checked():
+    assert prereq.validate_params(dict(EXTENSION_PARAMS, workspace_retention_in_days=5)) is None
+    assert prereq.missing_workspace_arguments(EXTENSION_PARAMS) is None
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"location": "westeurope"}, "location is used only with workspace_name, which is not given"),
+    ({"workspace_resource_group": "rg-logs", "heartbeat_computers": ["WIN-001"]},
+     "workspace_resource_group and heartbeat_computers are used only with workspace_name, which is not given"),
+    ({"workspace_resource_group": "rg-logs", "location": "westeurope", "heartbeat_computers": []},
+     "workspace_resource_group, location and heartbeat_computers are used only with workspace_name, which is not given"),
+])
+def test_workspace_options_without_workspace_name_are_refused_in_one_sentence(changes, message):
+    assert prereq.validate_params(dict(EXTENSION_PARAMS, **changes)) == message
+
+
+def test_a_workspace_without_location_gets_the_message_of_a_missing_required_option():
+    assert prereq.missing_workspace_arguments(dict(PARAMS, location=None)) == "missing required arguments: location"
+    assert prereq.missing_workspace_arguments(PARAMS) is None
+
+
 def test_the_workspace_arguments_are_those_of_log_analytics_workspace():
     assert prereq.workspace_params(PARAMS) == dict(name="law-hybrid-workers", resource_group="rg-automation", state="present",
                                                    location="westeurope", sku="PerGB2018", retention_in_days=30,
