@@ -82,7 +82,11 @@ def extension_arguments(task_vars, variable):
         if name in task_vars:
             found["group"] = variable(name)
             break
-    if "hybrid_worker_extension_azure" in task_vars:
+    if isinstance(task_vars.get("hybrid_worker_extension_azure"), dict):
+        # The listing as a fact (set_fact of the playbook's first play): data, no template to render, and templating a
+        # fleet's listing again in every host task costs more than the host's own variables.
+        found["azure"] = task_vars["hybrid_worker_extension_azure"]
+    elif "hybrid_worker_extension_azure" in task_vars:
         found["azure"] = variable("hybrid_worker_extension_azure")
     else:
         found["azure"] = task_vars["hostvars"]["localhost"].get("hybrid_worker_extension_azure") or {}

@@ -49,7 +49,8 @@ options:
         from the C(arc_agent_*) variables of the P(azure_automation.hybrid_worker.arc_agent#role) role with the same
         meaning and defaults (only the variables a host sets are templated), O(group) from
         C(hybrid_worker_extension_group) or C(hybrid_runbook_worker_group), O(azure) from
-        C(hybrid_worker_extension_azure) (by default the fact of that name on C(localhost)).
+        C(hybrid_worker_extension_azure) (the host's fact of that name, which C(onboard.yml) sets on every host
+        once for the play; else the fact of that name on C(localhost)).
     type: bool
     default: false
 extends_documentation_fragment:
