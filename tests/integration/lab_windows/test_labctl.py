@@ -5,6 +5,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 
 from ansible_collections.azure_automation.hybrid_worker.tests.lab.windows.testing import LABCTL, WindowsLab
 
@@ -92,10 +93,16 @@ def test_inventory_alone_onboards_the_fleet_as_extension_based_workers(tmp_path)
                               env=env, cwd=lab_dir, capture_output=True, text=True, check=False, timeout=300)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         assert '"east: 2/2 onboarded (extension-based), 2 changed (win-001, win-002)"' in proc.stdout, proc.stdout[-4000:]
+        deadline = time.monotonic() + 30
         for name in ("win-001", "win-002"):
             summary = lab.host(name)["summary"]
             assert summary["arc_agent"]["status"] == "Connected", summary
-            assert summary["hybrid_worker_v2"]["service"] == "Running", summary
+            # Azure sees the worker once its extension is provisioned; the lab host installs the extension (and starts
+            # the worker service) at its next report, a heartbeat interval later.
+            while summary["hybrid_worker_v2"]["service"] != "Running":
+                assert time.monotonic() < deadline, summary
+                time.sleep(0.5)
+                summary = lab.host(name)["summary"]
             # Nothing of the agent-based kind was installed.
             assert summary["hrw"]["registered_group"] is None, summary
         assert azure["env"]["AZURE_SECRET"] not in proc.stdout + proc.stderr
