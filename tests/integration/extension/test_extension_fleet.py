@@ -3,6 +3,7 @@ and migrate.yml on lab fleets, run by FQCN with the lab's Azure environment and 
 
 The tests of one fleet run in file order and build on each other's state, as an operator's runs do.
 """
+import datetime
 import re
 import time
 
@@ -52,10 +53,16 @@ def test_first_run_onboards_every_host_as_an_extension_based_worker(fleet):
     extensions = fleet.resources("arcExtension")
     assert sorted(e["id"].split("/machines/")[1].split("/")[0].lower() for e in extensions) == fleet.hosts
     assert all(e["provisioningState"] == "Succeeded" for e in extensions)
+    # Azure sees a worker once its extension is provisioned; the lab host installs the extension (and starts the
+    # worker service) at its next report, one heartbeat round later.
+    deadline = time.monotonic() + 30
     for host in fleet.hosts:
         summary = fleet.host(host)
         assert summary["arc_agent"]["status"] == "Connected", host
-        assert summary["hybrid_worker_v2"]["service"] == "Running", host
+        while summary["hybrid_worker_v2"]["service"] != "Running":
+            assert time.monotonic() < deadline, host
+            time.sleep(0.5)
+            summary = fleet.host(host)
         assert summary["hrw"]["registered_group"] is None, host
     assert_no_secret(fleet, run.output)
 
@@ -218,9 +225,16 @@ def test_migrate_turns_agent_based_workers_into_extension_based_ones(agent_fleet
 
 
 def test_verify_reports_workers_azure_has_not_seen_for_the_max_age(fleet):
-    # One minute is the shortest max age; the hosts have been silent since the migration test began.
-    time.sleep(max(0.0, 62 - (time.monotonic() - fleet.silent_since)))
+    # One minute is the shortest max age; the hosts have been silent since the migration test began. The wait counts
+    # from the newest lastSeenDateTime of their workers, not from the pause: how long the migration took varies.
     onboarded = [host for host in fleet.hosts if host != OFFBOARDED]
+    assert fleet.silent_since is not None
+    newest = max(datetime.datetime.fromisoformat(worker["lastSeenDateTime"].replace("Z", "+00:00"))
+                 for worker in fleet.resources("worker")
+                 if (worker.get("vmResourceId") or "").rsplit("/", 1)[-1].lower() in onboarded)
+    age = (datetime.datetime.now(datetime.timezone.utc) - newest).total_seconds()
+    # Ages are compared in minutes rounded to a tenth: past 1.0 means 66 s or more.
+    time.sleep(max(0.0, 70 - age))
     run = fleet.run("verify", "--limit", ",".join(onboarded), "-e", "hybrid_worker_heartbeat_max_age_minutes=1")
     assert run.rc != 0
     assert run.messages("Drift report (extension-based workers)") == [
