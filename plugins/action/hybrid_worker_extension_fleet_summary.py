@@ -11,8 +11,6 @@ seen. The rules are in module_utils/extension_fleet.py.
 import time
 
 from ansible.errors import AnsibleActionFail
-# How gather_facts, package and service put module_defaults under the modules they pick (ansible-core 2.19).
-from ansible.executor.module_common import _apply_action_arg_defaults
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
@@ -23,7 +21,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.ext
     summary_lines,
     unseen_hosts,
 )
-from ansible_collections.azure_automation.hybrid_worker.plugins.plugin_utils.azure_in_process import execute_azure_module
+from ansible_collections.azure_automation.hybrid_worker.plugins.plugin_utils.azure_in_process import call_azure_module
 
 GROUP_INFO = "azure_automation.hybrid_worker.hybrid_worker_group_info"
 
@@ -88,6 +86,5 @@ class ActionModule(ActionBase):
     def _azure(self, module, arguments, task_vars):
         """Run one of the collection's Azure modules on the controller, with the play's module_defaults; its result,
         failed or not (a failed listing leaves the hosts unverified, with its message)."""
-        arguments = _apply_action_arg_defaults(module, self._task, arguments, self._templar)
         # In this process when that is the same as running the module (plugin_utils/azure_in_process.py).
-        return execute_azure_module(self, module, arguments, task_vars)
+        return call_azure_module(self, module, arguments, task_vars)

@@ -11,8 +11,6 @@ re-registered hosts are deleted (hybrid_worker). The rules are in module_utils/f
 import time
 
 from ansible.errors import AnsibleActionFail
-# How gather_facts, package and service put module_defaults under the modules they pick (ansible-core 2.19).
-from ansible.executor.module_common import _apply_action_arg_defaults
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
@@ -23,7 +21,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.fle
     outcome_of,
     summary_lines,
 )
-from ansible_collections.azure_automation.hybrid_worker.plugins.plugin_utils.azure_in_process import execute_azure_module
+from ansible_collections.azure_automation.hybrid_worker.plugins.plugin_utils.azure_in_process import call_azure_module
 
 PREFIX = "azure_automation.hybrid_worker."
 
@@ -104,10 +102,8 @@ class ActionModule(ActionBase):
     def _azure(self, module, arguments, task_vars, may_fail=False):
         """Run one of the collection's Azure modules on the controller, with the play's module_defaults."""
         name = PREFIX + module
-        # The play's module_defaults (group/azure_automation.hybrid_worker.azure) under the arguments.
-        arguments = _apply_action_arg_defaults(name, self._task, arguments, self._templar)
         # In this process when that is the same as running the module (plugin_utils/azure_in_process.py).
-        answer = execute_azure_module(self, name, arguments, task_vars)
+        answer = call_azure_module(self, name, arguments, task_vars)
         if answer.get("failed") and not may_fail:
             raise AnsibleActionFail(answer.get("msg") or "%s failed" % module, result=answer)
         return answer

@@ -19,8 +19,10 @@ import os
 import sys
 
 from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError
-# How ansible-core picks the interpreter of a module (ansible-core 2.19); used to tell whether it would be this one.
-from ansible.executor.module_common import _get_shebang
+# How ansible-core picks the interpreter of a module, and how gather_facts, package and service put module_defaults under
+# the modules they pick (ansible-core 2.19): whether a module would run under this interpreter, and the defaults of the
+# modules an action calls.
+from ansible.executor.module_common import _apply_action_arg_defaults, _get_shebang
 from ansible.module_utils._internal import _errors, _messages, _traceback
 from ansible.module_utils.basic import FILE_COMMON_ARGUMENTS
 from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
@@ -285,6 +287,13 @@ def execute_azure_module(action, module_name, module_args, task_vars):
         display.vvv("Running %s as a module: %s" % (module_name, obstacle))
         return action._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars)  # pylint: disable=protected-access
     return run_in_process(action, module, module_name, module_args, task_vars)
+
+
+def call_azure_module(action, module_name, module_args, task_vars):
+    """An action calling one of the collection's Azure modules other than its own: the play's module_defaults
+    (group/azure_automation.hybrid_worker.azure) under ``module_args``, then execute_azure_module."""
+    module_args = _apply_action_arg_defaults(module_name, action._task, module_args, action._templar)  # pylint: disable=protected-access
+    return execute_azure_module(action, module_name, module_args, task_vars)
 
 
 class AzureModuleAction(NormalAction):
