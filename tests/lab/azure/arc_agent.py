@@ -10,6 +10,7 @@ goes in the POST body of the token request only, never into a URL or a log line.
 import http.client
 import json
 import ssl
+import threading
 import time
 import urllib.parse
 
@@ -26,18 +27,23 @@ class ArcAgentError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def _request(url, ca_bundle, method, path, body=None, headers=None):
+class _Channel(threading.local):
+    """One kept-alive HTTPS connection per thread: the agent of a real machine keeps its connection to Azure too,
+    and a TLS handshake per report would make the lab's own plumbing cost what no Azure request costs the
+    controller (the Windows lab runs module calls and heartbeat rounds on several threads)."""
+
+    connection = None
+
+
+def _retryable(exc, reused):
+    # A kept-alive connection the server closed in the meantime fails on its next request before the request is
+    # handled; sending it once more on a new connection is what HTTP clients do.
+    return reused and isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+
+
+def _open(url, context):
     parts = urllib.parse.urlsplit(url)
-    context = ssl.create_default_context(cafile=ca_bundle)
-    conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=TIMEOUT, context=context)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.read()
-    except (OSError, http.client.HTTPException) as exc:
-        raise ArcAgentError(None, "ConnectionFailed", str(exc)) from None
-    finally:
-        conn.close()
+    return http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=TIMEOUT, context=context)
 
 
 def _error(status, data):
@@ -60,14 +66,37 @@ class ArcAgentClient:
         self._secret = client_secret
         self._token = None
         self._expires = 0
+        self._context = ssl.create_default_context(cafile=ca_bundle)
+        self._channel = _Channel()
+
+    def _request(self, method, path, body=None, headers=None):
+        while True:
+            connection = self._channel.connection
+            reused = connection is not None
+            if connection is None:
+                connection = self._channel.connection = _open(self.url, self._context)
+            try:
+                connection.request(method, path, body=body, headers=headers or {})
+                response = connection.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                connection.close()
+                self._channel.connection = None
+                if _retryable(exc, reused):
+                    continue
+                raise ArcAgentError(None, "ConnectionFailed", str(exc)) from None
+            if response.will_close:
+                connection.close()
+                self._channel.connection = None
+            return response.status, data
 
     def token(self):
         if self._token and time.time() < self._expires - 60:
             return self._token
         form = urllib.parse.urlencode({"client_id": self.client_id, "client_secret": self._secret,
                                        "grant_type": "client_credentials", "scope": ARM_SCOPE}).encode("ascii")
-        status, data = _request(self.url, self.ca_bundle, "POST", "/%s/oauth2/v2.0/token" % self.tenant_id, form,
-                                {"Content-Type": "application/x-www-form-urlencoded"})
+        status, data = self._request("POST", "/%s/oauth2/v2.0/token" % self.tenant_id, form,
+                                     {"Content-Type": "application/x-www-form-urlencoded"})
         if status != 200:
             raise _error(status, data)
         answer = json.loads(data.decode("utf-8"))
@@ -80,7 +109,7 @@ class ArcAgentClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
         path = "/arcagent" + urllib.parse.quote(machine_path + tail)
-        status, data = _request(self.url, self.ca_bundle, method, path, body, headers)
+        status, data = self._request(method, path, body, headers)
         if status >= 400:
             raise _error(status, data)
         return json.loads(data.decode("utf-8")) if data else None

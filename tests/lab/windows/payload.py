@@ -155,6 +155,8 @@ class Executor:
             if variable.get("Name") == "complex_args":
                 complex_args = variable.get("Value") or {}
         self.stats.module(host.name, fqcn)
+        if models.secret_options_given(fqcn, complex_args):
+            self.stats.secret_arguments(host.name, fqcn)
         user = username.split("\\")[-1].split("@")[0]
         result, rc = models.dispatch(fqcn, host, complex_args, stats=self.stats.counters, user=user)
         return _json_out(result), b"", rc

@@ -56,6 +56,7 @@ class Stats:
             self.commands_total = 0
             self.commands_per_host = {}
             self.module_calls_per_host = {}
+            self.secret_arguments_per_host = {}
             self.scripts_per_host = {}
             self.operations = {}
             self.auth_failures_per_host = {}
@@ -73,6 +74,11 @@ class Stats:
     def module(self, host, fqcn):
         with self.lock:
             per = self.module_calls_per_host.setdefault(host, {})
+            per[fqcn] = per.get(fqcn, 0) + 1
+
+    def secret_arguments(self, host, fqcn):
+        with self.lock:
+            per = self.secret_arguments_per_host.setdefault(host, {})
             per[fqcn] = per.get(fqcn, 0) + 1
 
     def script(self, host, kind):
@@ -95,6 +101,7 @@ class Stats:
                 "commands_total": self.commands_total,
                 "commands_per_host": dict(self.commands_per_host),
                 "module_calls_per_host": json.loads(json.dumps(self.module_calls_per_host)),
+                "secret_arguments_per_host": json.loads(json.dumps(self.secret_arguments_per_host)),
                 "scripts_per_host": json.loads(json.dumps(self.scripts_per_host)),
                 "wsman_operations": dict(self.operations),
                 "auth_failures_per_host": dict(self.auth_failures_per_host),

@@ -198,6 +198,20 @@ def _split_args(raw_args):
     return params, internal
 
 
+def secret_options_given(fqcn, raw_args):
+    """The ``no_log`` options of ``fqcn`` that ``raw_args`` gives a value: which calls carried a secret to the host."""
+    load_models()
+    model = MODELS.get(fqcn)
+    if model is None:
+        return []
+    try:
+        spec = model.argument_spec()
+    except (OSError, KeyError, yaml.YAMLError):
+        return []
+    return sorted(name for name, option in spec.items()
+                  if option.get("no_log") and (raw_args or {}).get(name) not in (None, ""))
+
+
 def dispatch(fqcn, host, raw_args, check_mode=None, diff=None, stats=None, user=None):
     """Run the model of ``fqcn`` against ``host`` with the module args exactly as Ansible sent them.
 
