@@ -6,6 +6,11 @@ service), then, on the controller and without a request, what Azure lacks for th
 listing the playbook read once for the fleet (module_utils/extension_fleet.py). A converged host costs one WinRM
 module call and nothing else; the Azure work of the hosts that need it is left to the playbook's next play.
 
+With from_variables, the service principal secret is left out of the first call: the module asks for it (result
+secret_required) only when the agent must connect, and only then is the host's variable templated and the module run
+again with it. A host whose agent is connected as asked never gets the secret, and a vaulted or looked-up secret is not
+evaluated for it.
+
 A failure does not fail the task: the host's outcome says which step failed and why, so that the fleet playbook can
 finish the other hosts and report every failure in its summary. A host that cannot be reached still fails as
 unreachable. Check mode and --diff reach the module as the task sets them.
@@ -26,6 +31,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.ext
 from ansible_collections.azure_automation.hybrid_worker.plugins.plugin_utils.host_variables import task_arguments
 
 AGENT = "azure_automation.hybrid_worker.win_connected_machine_agent"
+SECRET_VARIABLE = "arc_agent_service_principal_secret"
 # Step names, as the summary of a failed host quotes them (those of the arc_agent role's tasks).
 CHECK_STEP = "Check the Azure Arc inputs"
 AGENT_STEP = "Install and connect the Azure Connected Machine agent"
@@ -54,12 +60,21 @@ class ActionModule(ActionBase):
         outcome = dict(status="onboarded", group=group, changed=False, machine_id="")
         result.update(changed=False, outcome=outcome, azure_work=dict(needed=False), agent={})
 
-        missing = missing_arc_inputs(agent_args, prefix="")
+        secret_later = self._secret_later(task_vars, agent_args)
+        missing = [name for name in missing_arc_inputs(agent_args, prefix="")
+                   if not (secret_later and name == SECRET_VARIABLE)]
         if missing:
             outcome.update(status="failed", task=CHECK_STEP, message=arc_inputs_message(missing))
             return result
 
         answer = self._execute_module(module_name=AGENT, module_args=agent_args, task_vars=task_vars)
+        if secret_later and answer.get("failed") and answer.get("secret_required"):
+            secret = self._templar.template(task_vars[SECRET_VARIABLE])
+            if secret is None or secret == "":
+                outcome.update(status="failed", task=CHECK_STEP, message=arc_inputs_message([SECRET_VARIABLE]))
+                return result
+            with_secret = dict(agent_args, service_principal_secret=secret)
+            answer = self._execute_module(module_name=AGENT, module_args=with_secret, task_vars=task_vars)
         agent = dict((key, answer[key]) for key in KEPT if key in answer)
         result["agent"] = agent
         if self._task.diff and agent.get("diff"):
@@ -74,10 +89,24 @@ class ActionModule(ActionBase):
         return result
 
 
+    def _secret_later(self, task_vars, agent_args):
+        """Whether the secret comes from the host's variable, templated only if the module asks for it: the action
+        reads its arguments from the host's variables, and the variable is set (its raw value is looked at without
+        templating or decrypting it)."""
+        if "service_principal_secret" in agent_args or "arc_agent" in self._task.args:
+            return False
+        if not boolean(self._task.args.get("from_variables", False), strict=False):
+            return False
+        raw = task_vars.get(SECRET_VARIABLE)
+        # An inline vault value is not a str and compares by decrypting: only None and a plain "" count as unset.
+        return raw is not None and not (isinstance(raw, str) and raw == "")
+
+
 def extension_arguments(task_vars, variable):
-    """The action's arguments from a host's variables: the arc_agent role's, the worker group and the Azure listing
-    that the playbook's first play set on the controller."""
-    found = {"arc_agent": arc_agent_arguments(variable)}
+    """The action's arguments from a host's variables: the arc_agent role's (without the secret, see
+    ActionModule._secret_later), the worker group and the Azure listing that the playbook's first play set on the
+    controller."""
+    found = {"arc_agent": arc_agent_arguments(variable, with_secret=False)}
     for name in ("hybrid_worker_extension_group", "hybrid_runbook_worker_group"):
         if name in task_vars:
             found["group"] = variable(name)

@@ -31,12 +31,13 @@ def arc_inputs_message(missing):
     return "arc_agent needs %s to connect the host to Azure Arc (state present)." % ", ".join(missing)
 
 
-def arc_agent_arguments(variable):
+def arc_agent_arguments(variable, with_secret=True):
     """win_connected_machine_agent's arguments (state present) from a host's arc_agent_* variables.
 
     ``variable(name)`` returns the host's templated value of ``name`` or raises KeyError when it is not set; the
     defaults are those of the arc_agent role, and empty values are left out as the role leaves them out (the module
-    then applies its own defaults). A local installer path wins over the download URL.
+    then applies its own defaults). A local installer path wins over the download URL. With ``with_secret=False``
+    the service principal secret is neither read nor given: the module asks for it only when the agent must connect.
     """
 
     def value(name, default=""):
@@ -61,7 +62,7 @@ def arc_agent_arguments(variable):
         resource_name=value("arc_agent_resource_name"),
         tags=value("arc_agent_tags", {}) or "",
         service_principal_id=value("arc_agent_service_principal_id"),
-        service_principal_secret=value("arc_agent_service_principal_secret"),
+        service_principal_secret=value("arc_agent_service_principal_secret") if with_secret else "",
         reconnect=value("arc_agent_reconnect", False),
         force_local_only=value("arc_agent_force_local_only", False),
         uninstall=value("arc_agent_uninstall", False),

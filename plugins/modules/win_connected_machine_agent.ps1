@@ -29,7 +29,7 @@ $spec = @{
     }
     mutually_exclusive = @(, @('installer_url', 'installer_path'))
     required_if = @(
-        , @('state', 'present', @('tenant_id', 'subscription_id', 'resource_group', 'location', 'service_principal_id', 'service_principal_secret'))
+        , @('state', 'present', @('tenant_id', 'subscription_id', 'resource_group', 'location', 'service_principal_id'))
     )
     supports_check_mode = $true
 }
@@ -319,6 +319,16 @@ if ($null -ne $current -and $current -ne $desired -and -not $params.reconnect) {
     $desiredText = Format-MachineText -SubscriptionId $params.subscription_id -ResourceGroup $params.resource_group -Name $name `
         -Location $params.location
     $module.FailJson("The Azure Connected Machine agent is connected as $currentText, not $desiredText; set reconnect to true to disconnect it from there and connect it as $desiredText.")
+}
+
+# --- state: present, the secret is needed only to connect: refuse before changing anything without it ----------------
+# A caller that leaves it out when the agent is already connected as asked (win_hybrid_worker_extension_converge does)
+# keeps it off hosts that do not use it; secret_required tells that caller to run the module again with it.
+if ($current -ne $desired -and -not $params.service_principal_secret) {
+    $desiredText = Format-MachineText -SubscriptionId $params.subscription_id -ResourceGroup $params.resource_group -Name $name `
+        -Location $params.location
+    $module.Result.secret_required = $true
+    $module.FailJson("Connecting the Azure Connected Machine agent as $desiredText needs service_principal_secret, which is not set.")
 }
 
 # --- state: present, stale extension-based worker keys ----------------------------------------------------------------

@@ -23,7 +23,7 @@ description:
     missing there, and the controller modules must look at everything (record and C(HybridWorkerForWindows)
     extension) when the listing is unknown, the agent changed, or the worker service is not running on the host.
     RV(azure_work) says so; the Azure modules are not run by this task.
-  - A converged host costs one WinRM module call.
+  - A converged host costs one WinRM module call; a host whose agent must connect costs two (see O(from_variables)).
   - A failure does not fail the task; RV(outcome) says which step failed and why, so that a fleet run can finish the
     other hosts and report the failure at the end. A host that cannot be reached fails as unreachable.
 options:
@@ -51,6 +51,10 @@ options:
         C(hybrid_worker_extension_group) or C(hybrid_runbook_worker_group), O(azure) from
         C(hybrid_worker_extension_azure) (the host's fact of that name, which C(onboard.yml) sets on every host
         once for the play; else the fact of that name on C(localhost)).
+      - The service principal secret (C(arc_agent_service_principal_secret)) is read only for a host whose agent must
+        connect. The module runs first without it; when it answers that the agent must connect (its result
+        C(secret_required)), the variable is templated and the module runs again with it. A host whose agent is
+        connected as asked is never sent the secret, and a vaulted or looked-up secret is not evaluated for it.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -66,7 +70,8 @@ attributes:
     platforms:
       - windows
 notes:
-  - The service principal secret reaches only the module, which does not return it.
+  - The service principal secret reaches only the module, which does not return it, and with O(from_variables)
+    only on hosts whose agent must connect.
 seealso:
   - module: azure_automation.hybrid_worker.win_connected_machine_agent
   - module: azure_automation.hybrid_worker.hybrid_worker

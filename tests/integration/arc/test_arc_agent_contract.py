@@ -35,12 +35,30 @@ def test_model_and_module_use_the_same_sentences():
 
 def test_result_keys_set_by_the_module_are_documented_and_returned_by_the_model():
     text = (ROOT / "plugins" / "modules" / (NAME + ".ps1")).read_text(encoding="utf-8")
-    documented = set(yaml.safe_load((ROOT / "plugins" / "modules" / (NAME + ".yml")).read_text())["RETURN"])
-    assert set(re.findall(r"\$module\.Result\.(\w+)\s*=", text)) - {"changed"} == documented
+    returns = yaml.safe_load((ROOT / "plugins" / "modules" / (NAME + ".yml")).read_text())["RETURN"]
+    assert set(re.findall(r"\$module\.Result\.(\w+)\s*=", text)) - {"changed"} == set(returns)
     host = hostmod.Host(hostmod.new_state("contract", "127.0.0.9"))
     result, rc = models.dispatch(model.FQCN, host, ARGS, check_mode=True)
     assert rc == 0, result
-    assert documented <= set(result)
+    always = set(name for name, doc in returns.items() if doc["returned"] == "always")
+    assert always <= set(result) and "secret_required" not in result
+
+
+@pytest.mark.parametrize("profile, change", [
+    (None, {}),
+    ("2019+stale-v2-keys", {}),
+    ("arc-connected-elsewhere", {"reconnect": True}),
+], ids=["bare host", "stale keys", "reconnect"])
+def test_without_the_secret_an_agent_that_must_connect_fails_before_any_change(profile, change):
+    host = hostmod.Host(hostmod.new_state("contract", "127.0.0.9", profile))
+    before = repr(host.state)
+    args = dict((k, v) for k, v in dict(ARGS, **change).items() if k != "service_principal_secret")
+    for check_mode in (True, False):
+        result, rc = models.dispatch(model.FQCN, host, args, check_mode=check_mode)
+        assert rc == 1 and result["secret_required"] is True, result
+        assert result["msg"] == ("Connecting the Azure Connected Machine agent as 'CONTRACT' in resource group 'arc' of "
+                                 "subscription '%s' (westeurope) needs service_principal_secret, which is not set." % GUID)
+        assert repr(host.state) == before
 
 
 def test_model_marks_the_same_options_secret_and_enforces_the_same_rules():

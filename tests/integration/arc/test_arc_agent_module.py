@@ -82,6 +82,13 @@ def test_bare_host_check_mode_then_install_connect_and_converge(arc_lab, azure, 
     assert counters["connect"] >= 1
     assert arc_lab.host("win-001")["processes"] == state["processes"]
 
+    # Connected as asked, the agent needs no secret: without it the module reads the host and changes nothing.
+    unsecret = dict((key, value) for key, value in arc_args.items() if key != "service_principal_secret")
+    without_secret = run(arc_lab, "win-001", dict(unsecret, tags={"role": "hybrid-worker"}))
+    assert without_secret["changed"] is False and not without_secret.get("failed"), without_secret
+    assert "secret_required" not in without_secret
+    assert without_secret["resource_id"] == first["resource_id"]
+
 
 def test_secret_never_on_a_command_line_in_output_or_in_lab_files(arc_lab, arc_args):
     secret = arc_args["service_principal_secret"]

@@ -2,8 +2,10 @@
 the lab, not timed.
 
 A converged host costs one call (win_connected_machine_agent, which reads the Arc agent and the worker service) and no
-Azure request of its own; a host Azure lacks something for costs Azure requests for that host only; bad inventory
-inputs stop the run before any request. onboard.yml runs as a user runs it.
+Azure request of its own; a host whose agent must connect costs two (the first call finds that out without the
+service principal secret, the second connects with it), and only those hosts are sent the secret; a host Azure lacks
+something for costs Azure requests for that host only; bad inventory inputs stop the run before any request.
+onboard.yml runs as a user runs it.
 """
 import json
 import os
@@ -90,6 +92,11 @@ def calls(stats):
     return stats["windows"]["module_calls_per_host"]
 
 
+def sent_the_secret(stats):
+    """{host: {module: calls that carried the service principal secret}}."""
+    return stats["windows"]["secret_arguments_per_host"]
+
+
 def machines(requests):
     return sorted(set(m.group(1).lower() for r in requests for m in MACHINE_IN_PATH.finditer(r["path"])))
 
@@ -103,10 +110,11 @@ def test_missing_arc_inputs_stop_the_run_before_any_request(budget):
     assert stats["windows"]["commands_total"] == 0
 
 
-def test_first_onboarding_costs_one_call_per_host(budget):
+def test_first_onboarding_costs_two_calls_per_host_and_the_secret_goes_in_the_second(budget):
     run, stats, _requests = budget.onboard()
     assert run.changed_hosts() == list(HOSTS)
-    assert calls(stats) == dict((host, {ARC: 1}) for host in HOSTS)
+    assert calls(stats) == dict((host, {ARC: 2}) for host in HOSTS)
+    assert sent_the_secret(stats) == dict((host, {ARC: 1}) for host in HOSTS)
     # Azure sees a worker once the machine reports with its extension provisioned; the lab host installs the
     # extension locally in the same sync, just after that report, so its service may start a moment after the run.
     deadline = time.monotonic() + 30
@@ -116,10 +124,12 @@ def test_first_onboarding_costs_one_call_per_host(budget):
             time.sleep(0.5)
 
 
-def test_converged_host_costs_one_call_and_no_azure_request_of_its_own(budget):
+def test_converged_host_costs_one_call_no_secret_and_no_azure_request_of_its_own(budget):
     run, stats, requests = budget.onboard()
     assert run.changed_hosts() == []
     assert calls(stats) == dict((host, {ARC: 1}) for host in HOSTS)
+    # The agent is connected as asked: the secret (a lookup in the lab's inventory) stays on the controller.
+    assert sent_the_secret(stats) == {}
     assert stats["azure"]["arm"]["writes"] == 0, stats["azure"]["arm"]["by_operation"]
     # Nothing per host or machine: the listings per group of the first play are the verification too.
     assert machines(requests) == []
@@ -147,6 +157,7 @@ def test_what_azure_lacks_is_written_for_that_host_only(budget):
     run, stats, requests = budget.onboard()
     assert run.changed_hosts() == ["win-002", "win-003"]
     assert calls(stats) == dict((host, {ARC: 1}) for host in HOSTS)
+    assert sent_the_secret(stats) == {}
     writes = dict((op, n) for op, n in stats["azure"]["arm"]["by_operation"].items()
                   if op in ("HybridRunbookWorkers_Create", "HybridRunbookWorkers_Delete", "MachineExtensions_CreateOrUpdate",
                             "MachineExtensions_Delete"))
@@ -169,7 +180,9 @@ def test_check_mode_writes_nothing_and_says_what_would_change(budget):
     run, stats, requests = budget.onboard("--check", "--diff")
     assert run.changed_hosts() == ["win-004"]
     assert stats["azure"]["arm"]["writes"] == 0 and [r for r in requests if r["method"] != "GET"] == []
-    assert calls(stats) == dict((host, {ARC: 1}) for host in HOSTS)
+    # win-004 must connect: in check mode too the module asks for the secret before it says what it would do.
+    assert calls(stats) == dict((host, {ARC: 2 if host == "win-004" else 1}) for host in HOSTS)
+    assert sent_the_secret(stats) == {"win-004": {ARC: 1}}
     assert budget.host("win-004")["arc_agent"]["status"] == "Disconnected"
     assert run.messages("Summary per worker group") == [
         "east: 2/2 would be onboarded (extension-based), 0 would change",
@@ -187,8 +200,8 @@ def test_a_failed_or_unreachable_host_is_named_and_the_others_finish(budget):
         fleet_lab.labctl(budget.dir, "fault", "win-001", "clear")
     assert run.recap["win-001"]["unreachable"] == 1
     assert run.recap["win-004"]["failed"] == 1 and run.recap["win-002"]["failed"] == 0
-    assert dict((host, n) for host, n in calls(stats).items() if host in ("win-002", "win-003")) == {
-        "win-002": {ARC: 1}, "win-003": {ARC: 1}}
+    assert dict((host, n) for host, n in calls(stats).items() if host in ("win-002", "win-003", "win-004")) == {
+        "win-002": {ARC: 1}, "win-003": {ARC: 1}, "win-004": {ARC: 2}}
     assert run.messages("Summary per worker group") == [
         "east: 1/2 onboarded (extension-based), 0 changed, unreachable: win-001",
         "west: 1/2 onboarded (extension-based), 0 changed, failed: win-004"]

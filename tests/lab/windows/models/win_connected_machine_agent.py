@@ -16,7 +16,7 @@ from .win_log_analytics_agent import sidecar_spec
 FQCN = "azure_automation.hybrid_worker.win_connected_machine_agent"
 NO_LOG_OPTIONS = ("service_principal_secret",)
 REQUIRED_IF = [["state", "present", ["tenant_id", "subscription_id", "resource_group", "location",
-                                     "service_principal_id", "service_principal_secret"]]]
+                                     "service_principal_id"]]]
 
 MESSAGES = {
     "bad_checksum": "installer_checksum must be the installer's SHA-256 as 64 hexadecimal characters.",
@@ -38,6 +38,8 @@ MESSAGES = {
     "uninstall_failed": "Removing the Azure Connected Machine agent failed: msiexec exited with code {code}.",
     "connected_elsewhere": "The Azure Connected Machine agent is connected as {current}, not {desired}; set reconnect "
                            "to true to disconnect it from there and connect it as {desired}.",
+    "secret_required": "Connecting the Azure Connected Machine agent as {desired} needs service_principal_secret, "
+                       "which is not set.",
     "connect_failed": "azcmagent connect failed with exit code {code}: {output}",
     "disconnect_failed": "azcmagent disconnect failed with exit code {code}: {output}",
     "stale_keys_failed": "Failed to remove the stale extension-based worker registry keys: {error}",
@@ -249,6 +251,12 @@ def win_connected_machine_agent(call):
                                             agent["location"]),
                           desired=_describe(params["subscription_id"], params["resource_group"], name,
                                             params["location"])), **result)
+
+    # The secret is needed only to connect; without it the module refuses before any change and says so.
+    if current != desired and not params["service_principal_secret"]:
+        call.fail(message("secret_required", desired=_describe(params["subscription_id"], params["resource_group"], name,
+                                                               params["location"])),
+                  secret_required=True, **result)
 
     # Stale extension-based worker keys make the next extension install hang in Transitioning (reference 5.2).
     if stale_keys and params["remove_stale_hybrid_worker_keys"]:

@@ -40,6 +40,17 @@ def test_arc_arguments_take_the_role_defaults_and_leave_out_empty_values():
         "reconnect": False, "force_local_only": False, "uninstall": False, "remove_stale_hybrid_worker_keys": True}
 
 
+def test_without_the_secret_its_variable_is_not_read():
+    read = []
+
+    def variable(name):
+        read.append(name)
+        return ARC[name]
+    arguments = arc_agent_arguments(variable, with_secret=False)
+    assert "service_principal_secret" not in arguments and arguments["service_principal_id"] == "sp"
+    assert "arc_agent_service_principal_secret" not in read and "arc_agent_service_principal_id" in read
+
+
 def test_a_local_installer_wins_over_the_download_and_tags_pass_through():
     arguments = arc_agent_arguments(variables(dict(ARC, arc_agent_installer_path="C:\\arc.msi", arc_agent_tags={"env": "prod"},
                                                    arc_agent_installer_url="https://example.invalid/arc.msi",
