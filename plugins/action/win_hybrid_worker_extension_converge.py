@@ -88,7 +88,6 @@ class ActionModule(ActionBase):
         result.update(changed=changed, azure_work=work)
         return result
 
-
     def _secret_later(self, task_vars, agent_args):
         """Whether the secret comes from the host's variable, templated only if the module asks for it: the action
         reads its arguments from the host's variables, and the variable is set (its raw value is looked at without
