@@ -111,14 +111,19 @@ def azure_work(agent, group, azure, check_mode=False):
 
 
 def index_workers(groups):
-    """The index azure_work() and worker_seen() read, from hybrid_worker_group_info's ``groups``."""
+    """The index azure_work() and worker_seen() read (the hybrid_worker_index filter, for the playbooks), from the
+    ``groups`` of hybrid_worker_group_info or hybrid_worker_prerequisites: ``{workers: {<lower-case Arc machine id>:
+    [{group, id, name, type, registered, last_seen, minutes_ago, stale}]}}``. Workers without an Arc machine
+    (agent-based ones) are left out."""
     workers = {}
     for group in groups or []:
         for worker in group.get("workers") or []:
             if worker.get("vm_resource_id"):
                 workers.setdefault(worker["vm_resource_id"].lower(), []).append({
                     "group": group.get("name"), "id": worker.get("id"), "name": worker.get("name"),
-                    "registered": worker.get("registered_date_time"), "last_seen": worker.get("last_seen_date_time")})
+                    "type": worker.get("type"), "registered": worker.get("registered_date_time"),
+                    "last_seen": worker.get("last_seen_date_time"), "minutes_ago": worker.get("last_seen_minutes_ago"),
+                    "stale": worker.get("stale")})
     return {"workers": workers}
 
 
