@@ -192,6 +192,12 @@ def registration_result(account, registration):
     )
 
 
+def account_registration(account):
+    """registration_result() without the agent registration request: what the account's own body says (its id and
+    hybrid service URL), no URL or keys to register agents with."""
+    return dict(registration_result(account, {}), account_id=None, registration_url=None)
+
+
 def read_registration(module, client, resource_group, account_name, account):
     """The registration URL and keys of Automation account ``account`` (its REST body, already read)."""
     registration = azure_call(module, lambda: client.agent_registration_information.get(resource_group, account_name),

@@ -78,6 +78,14 @@ options:
       - Name of an Automation credential the groups' jobs run as; an empty string clears it, not given leaves
         each group's credential alone.
     type: str
+  agent_registration:
+    description:
+      - Read the account's agent registration information - the URL and keys agent-based workers register with (one
+        request).
+      - Extension-based workers need neither - with V(false) the request is not made and RV(registration) holds only
+        what the account itself says (its id and hybrid service URL), without keys.
+    type: bool
+    default: true
   stale_after_minutes:
     description: A listed worker whose last report is older than this many minutes is marked stale.
     type: int
@@ -102,7 +110,8 @@ attributes:
 notes:
   - Reads per run, whatever the number of hosts - the account, the workspace, its solutions, its link, each group
     and its workers once, the shared keys, the registration information and one heartbeat query. Without
-    O(workspace_name) - the account, each group and its workers once, and the registration information.
+    O(workspace_name) - the account, each group and its workers once, and the registration information unless
+    O(agent_registration=false).
 seealso:
   - module: azure_automation.hybrid_worker.log_analytics_workspace
   - module: azure_automation.hybrid_worker.log_analytics_solution
@@ -141,8 +150,9 @@ EXAMPLES = r"""
     automation_account: aa-hybrid-workers
     groups: [east, west]
     stale_after_minutes: 30
+    # No agent registration keys: extension-based workers do not use them.
+    agent_registration: false
   register: extension_side
-  no_log: true
 
 - name: The extension-based workers Azure lists, by Azure VM or Arc machine id
   ansible.builtin.set_fact:
@@ -240,7 +250,9 @@ missing_groups:
   elements: str
   sample: []
 registration:
-  description: The account's agent registration details; C(primary_key) and C(secondary_key) are secrets.
+  description:
+    - The account's agent registration details; C(primary_key) and C(secondary_key) are secrets.
+    - With O(agent_registration=false), C(registration_url), C(account_id) and the keys are null.
   returned: always
   type: dict
   sample: {"registration_url": "https://.../accounts/8f2a...", "account_id": "8f2a...", "primary_key": "...",
@@ -300,6 +312,7 @@ from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.azu
 )
 from ansible_collections.azure_automation.hybrid_worker.plugins.module_utils.hybrid_workers import (
     account_argument_spec,
+    account_registration,
     ensure_group_present,
     read_registration,
     require_account,
@@ -423,6 +436,7 @@ def main():
         groups=dict(type="list", elements="str", default=[]),
         create_groups=dict(type="bool", default=True),
         group_credential=dict(type="str", no_log=False),
+        agent_registration=dict(type="bool", default=True),
         stale_after_minutes=dict(type="int", default=60),
         heartbeat_computers=dict(type="list", elements="str"),
         heartbeat_max_age_minutes=dict(type="int", default=30),
@@ -452,7 +466,8 @@ def main():
     solution_future = link_future = keys_future = heartbeat_future = None
     with ThreadPoolExecutor(max_workers=8) as pool:
         group_futures = [pool.submit(ensure_group_present, module, automation, group_params(params, name), now) for name in names]
-        registration_future = pool.submit(read_registration, module, automation, rg, account_name, account)
+        registration_future = pool.submit(read_registration, module, automation, rg, account_name, account) \
+            if params["agent_registration"] else None
         if with_workspace:
             # Solution, link, keys and heartbeats need the workspace: it comes first, in this thread.
             workspace_changed, workspace_before, workspace_after = ensure_workspace_present(module, analytics, workspace)
@@ -472,7 +487,7 @@ def main():
     outcomes = dict((name, outcome) for (name, _future), outcome in zip(steps, done))
     group_outcomes = done[len(steps):]
     link_outcome, keys, heartbeats = outcomes.get("link"), outcomes.get("keys"), outcomes.get("heartbeats")
-    registration = outcomes["registration"]
+    registration = outcomes["registration"] if registration_future is not None else account_registration(account)
 
     changes, before, after, result = [], {}, {}, {}
     if with_workspace:

@@ -14,5 +14,6 @@ def test_without_a_workspace_no_workspace_solution_or_link_is_requested(run_play
     # Two groups created (one run of five), one worker added; the refused runs sent nothing.
     assert operations["HybridRunbookWorkerGroup_Create"] == 2, operations
     assert operations["HybridRunbookWorkers_Create"] == 1, operations
-    # The prerequisites runs (4) and the single modules read the account; the refused runs did not.
-    assert operations["AgentRegistrationInformation_Get"] == 5, operations
+    # The prerequisites runs but the one with agent_registration false (3) and automation_registration_info read the
+    # agent registration information; the refused runs did not.
+    assert operations["AgentRegistrationInformation_Get"] == 4, operations

@@ -135,6 +135,8 @@ def test_converged_host_costs_one_call_no_secret_and_no_azure_request_of_its_own
     assert machines(requests) == []
     operations = stats["azure"]["arm"]["by_operation"]
     assert not [op for op in operations if op.startswith(("Machine", "HybridRunbookWorkers_Get", "HybridCompute"))], operations
+    # Extension-based workers do not use the agent registration keys: they are not read.
+    assert "AgentRegistrationInformation_Get" not in operations, operations
     assert operations["HybridRunbookWorkers_ListByHybridRunbookWorkerGroup"] <= 2 * len(GROUPS), operations
     assert run.messages("Summary per worker group") == ["east: 2/2 onboarded (extension-based), 0 changed",
                                                         "west: 2/2 onboarded (extension-based), 0 changed"]
