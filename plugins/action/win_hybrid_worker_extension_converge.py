@@ -89,12 +89,10 @@ class ActionModule(ActionBase):
         return result
 
     def _secret_later(self, task_vars, agent_args):
-        """Whether the secret comes from the host's variable, templated only if the module asks for it: the action
-        reads its arguments from the host's variables, and the variable is set (its raw value is looked at without
-        templating or decrypting it)."""
+        """Whether the secret comes from the host's variable, templated only if the module asks for it: arc_agent came
+        from the host's variables (a task without arc_agent has from_variables, else run() refused it already), and
+        the variable is set (its raw value is looked at without templating or decrypting it)."""
         if "service_principal_secret" in agent_args or "arc_agent" in self._task.args:
-            return False
-        if not boolean(self._task.args.get("from_variables", False), strict=False):
             return False
         raw = task_vars.get(SECRET_VARIABLE)
         # An inline vault value is not a str and compares by decrypting: only None and a plain "" count as unset.

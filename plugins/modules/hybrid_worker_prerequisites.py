@@ -154,12 +154,10 @@ EXAMPLES = r"""
     agent_registration: false
   register: extension_side
 
-- name: The extension-based workers Azure lists, by Azure VM or Arc machine id
+- name: The extension-based workers Azure lists, by Arc machine id
   ansible.builtin.set_fact:
     hybrid_service_url: "{{ extension_side.registration.automation_hybrid_service_url }}"
-    workers_by_machine: >-
-      {{ extension_side.groups | map(attribute='workers') | flatten | selectattr('vm_resource_id')
-         | items2dict(key_name='vm_resource_id', value_name='name') }}
+    workers_by_machine: "{{ extension_side.groups | azure_automation.hybrid_worker.hybrid_worker_index }}"
 
 - name: Read-only - report missing groups instead of creating them
   azure_automation.hybrid_worker.hybrid_worker_prerequisites:

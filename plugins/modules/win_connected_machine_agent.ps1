@@ -309,6 +309,7 @@ if (-not $name) {
     $name = $env:COMPUTERNAME
 }
 $desired = ConvertTo-MachineKey -SubscriptionId $params.subscription_id -ResourceGroup $params.resource_group -Name $name -Location $params.location
+$desiredText = Format-MachineText -SubscriptionId $params.subscription_id -ResourceGroup $params.resource_group -Name $name -Location $params.location
 $current = $null
 if ($agent.status -eq 'Connected') {
     $current = ConvertTo-MachineKey -SubscriptionId $agent.subscription_id -ResourceGroup $agent.resource_group -Name $agent.resource_name -Location $agent.location
@@ -316,8 +317,6 @@ if ($agent.status -eq 'Connected') {
 if ($null -ne $current -and $current -ne $desired -and -not $params.reconnect) {
     $currentText = Format-MachineText -SubscriptionId $agent.subscription_id -ResourceGroup $agent.resource_group -Name $agent.resource_name `
         -Location $agent.location
-    $desiredText = Format-MachineText -SubscriptionId $params.subscription_id -ResourceGroup $params.resource_group -Name $name `
-        -Location $params.location
     $module.FailJson("The Azure Connected Machine agent is connected as $currentText, not $desiredText; set reconnect to true to disconnect it from there and connect it as $desiredText.")
 }
 
@@ -325,8 +324,6 @@ if ($null -ne $current -and $current -ne $desired -and -not $params.reconnect) {
 # A caller that leaves it out when the agent is already connected as asked (win_hybrid_worker_extension_converge does)
 # keeps it off hosts that do not use it; secret_required tells that caller to run the module again with it.
 if ($current -ne $desired -and -not $params.service_principal_secret) {
-    $desiredText = Format-MachineText -SubscriptionId $params.subscription_id -ResourceGroup $params.resource_group -Name $name `
-        -Location $params.location
     $module.Result.secret_required = $true
     $module.FailJson("Connecting the Azure Connected Machine agent as $desiredText needs service_principal_secret, which is not set.")
 }

@@ -241,6 +241,7 @@ def win_connected_machine_agent(call):
     name = params["resource_name"] or host.computer_name
     desired = (params["subscription_id"].lower(), params["resource_group"].lower(), name.lower(),
                _location_key(params["location"]))
+    desired_text = _describe(params["subscription_id"], params["resource_group"], name, params["location"])
     current = None
     if agent["status"] == "Connected":
         current = ((agent["subscription_id"] or "").lower(), (agent["resource_group"] or "").lower(),
@@ -249,14 +250,11 @@ def win_connected_machine_agent(call):
         call.fail(message("connected_elsewhere",
                           current=_describe(agent["subscription_id"], agent["resource_group"], agent["resource_name"],
                                             agent["location"]),
-                          desired=_describe(params["subscription_id"], params["resource_group"], name,
-                                            params["location"])), **result)
+                          desired=desired_text), **result)
 
     # The secret is needed only to connect; without it the module refuses before any change and says so.
     if current != desired and not params["service_principal_secret"]:
-        call.fail(message("secret_required", desired=_describe(params["subscription_id"], params["resource_group"], name,
-                                                               params["location"])),
-                  secret_required=True, **result)
+        call.fail(message("secret_required", desired=desired_text), secret_required=True, **result)
 
     # Stale extension-based worker keys make the next extension install hang in Transitioning (reference 5.2).
     if stale_keys and params["remove_stale_hybrid_worker_keys"]:
